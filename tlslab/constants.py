@@ -1,0 +1,149 @@
+"""The numbers of TLS 1.3: IANA code points (RFC 8446 §4, §5, Appendix B.3-B.4).
+
+Every enum here is an ``IntEnum`` so that a value read off the wire compares
+equal to its name, and prints by name. Values we do not know (GREASE, newer
+extensions) stay plain ``int``: use ``name_of`` to print either.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+TLS13 = 0x0304  # ProtocolVersion of TLS 1.3 (§4.2.1)
+TLS12 = 0x0303  # legacy_version in hellos and records (§4.1.2, §5.1)
+TLS10 = 0x0301  # legacy_record_version of a first ClientHello (§5.1)
+
+MAX_PLAINTEXT = 1 << 14  # §5.1: TLSPlaintext.length <= 2^14
+MAX_CIPHERTEXT = (1 << 14) + 256  # §5.2: TLSCiphertext.length <= 2^14 + 256
+
+# §4.1.3: a ServerHello with this random is a HelloRetryRequest (SHA-256 of "HelloRetryRequest").
+HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
+    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
+)
+# §4.1.3: the last 8 bytes of ServerHello.random when a TLS 1.3 server negotiates an older version.
+DOWNGRADE_TLS12 = bytes.fromhex("444f574e47524401")  # "DOWNGRD" 01
+DOWNGRADE_TLS11 = bytes.fromhex("444f574e47524400")  # "DOWNGRD" 00
+
+
+class ContentType(IntEnum):
+    """§5.1 enum ContentType."""
+
+    invalid = 0
+    change_cipher_spec = 20
+    alert = 21
+    handshake = 22
+    application_data = 23
+
+
+class HandshakeType(IntEnum):
+    """§4 enum HandshakeType."""
+
+    client_hello = 1
+    server_hello = 2
+    new_session_ticket = 4
+    end_of_early_data = 5
+    encrypted_extensions = 8
+    certificate = 11
+    certificate_request = 13
+    certificate_verify = 15
+    finished = 20
+    key_update = 24
+    message_hash = 254
+
+
+class ExtensionType(IntEnum):
+    """§4.2 enum ExtensionType (the ones tlslab understands)."""
+
+    server_name = 0
+    max_fragment_length = 1
+    status_request = 5
+    supported_groups = 10
+    signature_algorithms = 13
+    use_srtp = 14
+    heartbeat = 15
+    application_layer_protocol_negotiation = 16
+    signed_certificate_timestamp = 18
+    client_certificate_type = 19
+    server_certificate_type = 20
+    padding = 21
+    pre_shared_key = 41
+    early_data = 42
+    supported_versions = 43
+    cookie = 44
+    psk_key_exchange_modes = 45
+    certificate_authorities = 47
+    oid_filters = 48
+    post_handshake_auth = 49
+    signature_algorithms_cert = 50
+    key_share = 51
+
+
+class NamedGroup(IntEnum):
+    """§4.2.7 enum NamedGroup, plus the X25519MLKEM768 hybrid."""
+
+    secp256r1 = 0x0017
+    secp384r1 = 0x0018
+    secp521r1 = 0x0019
+    x25519 = 0x001D
+    x448 = 0x001E
+    ffdhe2048 = 0x0100
+    ffdhe3072 = 0x0101
+    X25519MLKEM768 = 0x11EC
+
+
+class SignatureScheme(IntEnum):
+    """§4.2.3 enum SignatureScheme."""
+
+    rsa_pkcs1_sha256 = 0x0401
+    rsa_pkcs1_sha384 = 0x0501
+    rsa_pkcs1_sha512 = 0x0601
+    ecdsa_secp256r1_sha256 = 0x0403
+    ecdsa_secp384r1_sha384 = 0x0503
+    ecdsa_secp521r1_sha512 = 0x0603
+    rsa_pss_rsae_sha256 = 0x0804
+    rsa_pss_rsae_sha384 = 0x0805
+    rsa_pss_rsae_sha512 = 0x0806
+    ed25519 = 0x0807
+    ed448 = 0x0808
+    rsa_pss_pss_sha256 = 0x0809
+    rsa_pss_pss_sha384 = 0x080A
+    rsa_pss_pss_sha512 = 0x080B
+    rsa_pkcs1_sha1 = 0x0201
+    ecdsa_sha1 = 0x0203
+
+
+class CipherSuite(IntEnum):
+    """Appendix B.4: the five TLS 1.3 cipher suites."""
+
+    TLS_AES_128_GCM_SHA256 = 0x1301
+    TLS_AES_256_GCM_SHA384 = 0x1302
+    TLS_CHACHA20_POLY1305_SHA256 = 0x1303
+    TLS_AES_128_CCM_SHA256 = 0x1304
+    TLS_AES_128_CCM_8_SHA256 = 0x1305
+
+
+class PskKeyExchangeMode(IntEnum):
+    """§4.2.9 enum PskKeyExchangeMode."""
+
+    psk_ke = 0
+    psk_dhe_ke = 1
+
+
+class KeyUpdateRequest(IntEnum):
+    """§4.6.3 enum KeyUpdateRequest."""
+
+    update_not_requested = 0
+    update_requested = 1
+
+
+def is_grease(value: int) -> bool:
+    """RFC 8701 GREASE values: 0x0A0A, 0x1A1A, ... 0xFAFA."""
+    return value & 0x0F0F == 0x0A0A and value >> 8 == value & 0xFF
+
+
+def name_of(enum: type[IntEnum], value: int) -> str:
+    """``enum(value).name`` if known, else ``GREASE(0x0a0a)`` or ``unknown(0x1234)``."""
+    try:
+        return enum(value).name
+    except ValueError:
+        return f"GREASE({value:#06x})" if is_grease(value) else f"unknown({value:#06x})"

@@ -1,0 +1,133 @@
+"""The presentation language on the wire (RFC 8446 §3).
+
+TLS structures are built from big-endian unsigned integers (uint8, uint16,
+uint24, uint32) and *vectors*: a length prefix of 1, 2 or 3 bytes followed by
+that many bytes. ``Reader`` takes them apart strictly: a length that runs past
+the end of the buffer, a vector outside its declared bounds, or bytes left
+over at the end are a ``DecodeError`` (alert ``decode_error``), never an
+``IndexError``. ``Writer`` puts them together.
+
+    >>> w = Writer()
+    >>> w.u16(0x0303).vector(1, b"\\x01\\x02")
+    ... # doctest: +ELLIPSIS
+    <tlslab.wire.Writer object at ...>
+    >>> w.getvalue().hex()
+    '0303020102'
+    >>> r = Reader(bytes.fromhex("0303020102"))
+    >>> hex(r.u16()), r.vector(1), r.finish()
+    ('0x303', b'\\x01\\x02', None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .errors import DecodeError
+
+
+class Reader:
+    """Reads RFC 8446 §3 values from ``data``, front to back."""
+
+    def __init__(self, data: bytes, what: str = "message") -> None:
+        self.data = bytes(data)
+        self.pos = 0
+        self.what = what  # named in error messages: "ClientHello", "key_share", ...
+
+    @property
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def done(self) -> bool:
+        return self.pos == len(self.data)
+
+    def take(self, n: int) -> bytes:
+        """Exactly ``n`` bytes."""
+        if n < 0 or n > self.remaining:
+            raise DecodeError(f"{self.what}: needs {n} more bytes, only {self.remaining} left")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def uint(self, size: int) -> int:
+        return int.from_bytes(self.take(size), "big")
+
+    def u8(self) -> int:
+        return self.uint(1)
+
+    def u16(self) -> int:
+        return self.uint(2)
+
+    def u24(self) -> int:
+        return self.uint(3)
+
+    def u32(self) -> int:
+        return self.uint(4)
+
+    def vector(self, length_size: int, min_len: int = 0, max_len: int | None = None) -> bytes:
+        """``opaque data<min_len..max_len>`` with a ``length_size``-byte prefix."""
+        n = self.uint(length_size)
+        limit = (1 << (8 * length_size)) - 1 if max_len is None else max_len
+        if not min_len <= n <= limit:
+            raise DecodeError(f"{self.what}: vector length {n} outside <{min_len}..{limit}>")
+        return self.take(n)
+
+    def sub(self, length_size: int, min_len: int = 0, max_len: int | None = None, what: str | None = None) -> Reader:
+        """A Reader over a length-prefixed vector, for lists of structures."""
+        return Reader(self.vector(length_size, min_len, max_len), what or self.what)
+
+    def rest(self) -> bytes:
+        return self.take(self.remaining)
+
+    def finish(self) -> None:
+        """Insist that everything was read (RFC 8446 §4: no trailing bytes)."""
+        if self.remaining:
+            raise DecodeError(f"{self.what}: {self.remaining} unexpected trailing bytes")
+
+
+class Writer:
+    """Builds RFC 8446 §3 values; every method returns the writer for chaining."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def uint(self, size: int, value: int) -> Writer:
+        if not 0 <= value < 1 << (8 * size):
+            raise ValueError(f"{value} does not fit in uint{8 * size}")
+        self.buf += value.to_bytes(size, "big")
+        return self
+
+    def u8(self, value: int) -> Writer:
+        return self.uint(1, value)
+
+    def u16(self, value: int) -> Writer:
+        return self.uint(2, value)
+
+    def u24(self, value: int) -> Writer:
+        return self.uint(3, value)
+
+    def u32(self, value: int) -> Writer:
+        return self.uint(4, value)
+
+    def raw(self, data: bytes) -> Writer:
+        self.buf += data
+        return self
+
+    def vector(self, length_size: int, data: bytes) -> Writer:
+        """``opaque data<..>`` with a ``length_size``-byte length prefix."""
+        return self.uint(length_size, len(data)).raw(data)
+
+    @contextmanager
+    def prefixed(self, length_size: int) -> Iterator[Writer]:
+        """Write a nested structure, then go back and fill in its length."""
+        inner = Writer()
+        yield inner
+        self.vector(length_size, bytes(inner.buf))
+
+    def getvalue(self) -> bytes:
+        return bytes(self.buf)
+
+
+def vector(length_size: int, data: bytes) -> bytes:
+    """``data`` with its length prefix: ``vector(2, b"ab") == b"\\x00\\x02ab"``."""
+    return Writer().vector(length_size, data).getvalue()
