@@ -1,0 +1,655 @@
+"""Hello extensions and their bodies (RFC 8446 §4.2, RFC 6066 §3, RFC 7301 §3.1).
+
+Every handshake message that carries extensions keeps them as a ``list[Extension]``
+in wire order: the raw ``(type, data)`` pairs. That way an extension tlslab does not
+know, or a GREASE value (RFC 8701), survives a decode/encode round trip byte for
+byte, and the transcript hash (RFC 8446 §4.4.1) is computed over exactly what was sent.
+
+The typed classes below give meaning to one extension's ``extension_data``. Each
+quotes the RFC struct it encodes; ``encode()`` returns the ``extension_data`` and
+``decode(data)`` parses it strictly: every byte consumed, every vector inside the
+bounds the RFC declares, and only ``TLSError`` subclasses raised.
+
+    >>> body = SupportedGroups([NamedGroup.x25519, NamedGroup.secp256r1]).encode()
+    >>> body.hex()
+    '0004001d0017'
+    >>> exts = [Extension(ExtensionType.supported_groups, body)]
+    >>> SupportedGroups.decode(find_extension(exts, ExtensionType.supported_groups))
+    SupportedGroups(named_group_list=[29, 23])
+
+Code points stay plain ``int`` in the dataclasses (a peer may send values we do not
+know); print them with ``constants.name_of``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .constants import ExtensionType, NamedGroup, name_of
+from .errors import DecodeError, IllegalParameter
+from .wire import Reader, Writer
+
+__all__ = [
+    "ALPN",
+    "Cookie",
+    "EarlyDataIndication",
+    "Extension",
+    "KeyShareClientHello",
+    "KeyShareEntry",
+    "KeyShareHelloRetryRequest",
+    "KeyShareServerHello",
+    "OfferedPsks",
+    "PreSharedKeyServerHello",
+    "PskIdentity",
+    "PskKeyExchangeModes",
+    "ServerNameList",
+    "SignatureAlgorithms",
+    "SupportedGroups",
+    "SupportedVersionsClientHello",
+    "SupportedVersionsServerHello",
+    "decode_extensions",
+    "encode_extensions",
+    "find_extension",
+]
+
+U16_MAX = (1 << 16) - 1
+
+
+# --- The raw extension and the extension block (RFC 8446 §4.2) -----------------------------------
+
+
+@dataclass(frozen=True)
+class Extension:
+    """One extension exactly as on the wire (RFC 8446 §4.2)::
+
+    struct {
+        ExtensionType extension_type;
+        opaque extension_data<0..2^16-1>;
+    } Extension;
+    """
+
+    type: int
+    data: bytes = b""
+
+    def __str__(self) -> str:
+        return f"{name_of(ExtensionType, self.type)}({len(self.data)} bytes)"
+
+
+def encode_extensions(exts: Iterable[Extension]) -> bytes:
+    """The ``Extension extensions<..2^16-1>`` block: a 2-byte length, then each extension."""
+    w = Writer()
+    with w.prefixed(2) as block:
+        for ext in exts:
+            block.u16(ext.type).vector(2, ext.data)
+    return w.getvalue()
+
+
+def decode_extensions(
+    r: Reader | bytes, what: str, min_len: int = 0, max_len: int = U16_MAX
+) -> list[Extension]:
+    """Read an extension block (2-byte length, ``<min_len..max_len>``) from ``r``.
+
+    ``r`` may be a ``Reader`` (the block is read from its current position) or the
+    block's bytes (which must then be consumed exactly). ``what`` names the message
+    in error messages, e.g. ``"ClientHello"``.
+
+    Raises:
+        DecodeError: bad lengths, or the block's bounds are violated.
+        IllegalParameter: two extensions of the same type in one block (RFC 8446 §4.2:
+            "There MUST NOT be more than one extension of the same type").
+    """
+    whole = not isinstance(r, Reader)
+    reader = Reader(r, what) if whole else r
+    block = reader.sub(2, min_len, max_len, what=f"{what} extensions")
+    exts: list[Extension] = []
+    seen: set[int] = set()
+    while not block.done():
+        ext_type = block.u16()
+        if ext_type in seen:
+            raise IllegalParameter(f"duplicate {name_of(ExtensionType, ext_type)} extension in {what}")
+        seen.add(ext_type)
+        exts.append(Extension(ext_type, block.vector(2)))
+    if whole:
+        reader.finish()
+    return exts
+
+
+def find_extension(exts: Iterable[Extension], ext_type: int) -> bytes | None:
+    """The ``extension_data`` of the extension of type ``ext_type``, or None if absent."""
+    for ext in exts:
+        if ext.type == ext_type:
+            return ext.data
+    return None
+
+
+# --- Helpers for lists of fixed-size code points ----------------------------------------------------
+
+
+def _read_u16_list(r: Reader, min_len: int, max_len: int, what: str) -> list[int]:
+    """A ``uint16 list<min_len..max_len>`` (bounds in bytes, as the RFC writes them)."""
+    body = r.sub(2, min_len, max_len, what=what)
+    if body.remaining % 2:
+        raise DecodeError(f"{what}: odd length {body.remaining} for a list of uint16")
+    return [body.u16() for _ in range(body.remaining // 2)]
+
+
+def _u16_list(values: Iterable[int]) -> bytes:
+    w = Writer()
+    for v in values:
+        w.u16(v)
+    return w.getvalue()
+
+
+# --- server_name (RFC 6066 §3) -----------------------------------------------------------------------
+
+HOST_NAME = 0  # RFC 6066 §3: enum { host_name(0), (255) } NameType;
+
+
+@dataclass
+class ServerNameList:
+    """The client's ``server_name`` extension (RFC 6066 §3)::
+
+    struct {
+        NameType name_type;
+        select (name_type) {
+            case host_name: HostName;
+        } name;
+    } ServerName;
+
+    enum { host_name(0), (255) } NameType;
+    opaque HostName<1..2^16-1>;
+
+    struct {
+        ServerName server_name_list<1..2^16-1>
+    } ServerNameList;
+
+    Only ``host_name`` exists, so the list holds host names (ASCII bytes, no
+    trailing dot). The server's reply is an *empty* ``server_name`` extension,
+    which is not a ServerNameList: check ``data == b""`` for that.
+    """
+
+    host_names: list[bytes]
+
+    def encode(self) -> bytes:
+        w = Writer()
+        with w.prefixed(2) as lst:
+            for name in self.host_names:
+                lst.u8(HOST_NAME).vector(2, name)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> ServerNameList:
+        r = Reader(data, "server_name")
+        lst = r.sub(2, 1, U16_MAX)
+        names: list[bytes] = []
+        while not lst.done():
+            name_type = lst.u8()
+            if name_type != HOST_NAME:
+                # RFC 6066 §3: an unknown NameType has no length we could skip by.
+                raise DecodeError(f"server_name: unknown name_type {name_type}")
+            names.append(lst.vector(2, 1))
+        if len(names) > 1:
+            # RFC 6066 §3: "MUST NOT contain more than one name of the same name_type".
+            raise IllegalParameter("server_name: more than one host_name")
+        r.finish()
+        return cls(names)
+
+
+# --- supported_versions (RFC 8446 §4.2.1) ------------------------------------------------------------
+
+
+@dataclass
+class SupportedVersionsClientHello:
+    """``supported_versions`` in a ClientHello (RFC 8446 §4.2.1)::
+
+    struct {
+        select (Handshake.msg_type) {
+            case client_hello:
+                 ProtocolVersion versions<2..254>;
+            ...
+        };
+    } SupportedVersions;
+    """
+
+    versions: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().vector(1, _u16_list(self.versions)).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> SupportedVersionsClientHello:
+        r = Reader(data, "supported_versions")
+        body = r.sub(1, 2, 254)
+        if body.remaining % 2:
+            raise DecodeError(f"supported_versions: odd length {body.remaining}")
+        versions = [body.u16() for _ in range(body.remaining // 2)]
+        r.finish()
+        return cls(versions)
+
+
+@dataclass
+class SupportedVersionsServerHello:
+    """``supported_versions`` in a ServerHello or HelloRetryRequest (RFC 8446 §4.2.1)::
+
+    struct {
+        select (Handshake.msg_type) {
+            case server_hello: /* and HelloRetryRequest */
+                 ProtocolVersion selected_version;
+        };
+    } SupportedVersions;
+    """
+
+    selected_version: int
+
+    def encode(self) -> bytes:
+        return Writer().u16(self.selected_version).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> SupportedVersionsServerHello:
+        r = Reader(data, "supported_versions")
+        version = r.u16()
+        r.finish()
+        return cls(version)
+
+
+# --- supported_groups (RFC 8446 §4.2.7) --------------------------------------------------------------
+
+
+@dataclass
+class SupportedGroups:
+    """``supported_groups`` (RFC 8446 §4.2.7), most preferred first::
+
+    struct {
+        NamedGroup named_group_list<2..2^16-1>;
+    } NamedGroupList;
+    """
+
+    named_group_list: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().vector(2, _u16_list(self.named_group_list)).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> SupportedGroups:
+        r = Reader(data, "supported_groups")
+        groups = _read_u16_list(r, 2, U16_MAX, "supported_groups")
+        r.finish()
+        return cls(groups)
+
+
+# --- key_share (RFC 8446 §4.2.8) ----------------------------------------------------------------------
+
+
+@dataclass
+class KeyShareEntry:
+    """One offered or chosen key (RFC 8446 §4.2.8)::
+
+    struct {
+        NamedGroup group;
+        opaque key_exchange<1..2^16-1>;
+    } KeyShareEntry;
+    """
+
+    group: int
+    key_exchange: bytes
+
+    def write(self, w: Writer) -> None:
+        w.u16(self.group).vector(2, self.key_exchange)
+
+    @classmethod
+    def read(cls, r: Reader) -> KeyShareEntry:
+        return cls(r.u16(), r.vector(2, 1))
+
+    def encode(self) -> bytes:
+        w = Writer()
+        self.write(w)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> KeyShareEntry:
+        r = Reader(data, "key_share")
+        entry = cls.read(r)
+        r.finish()
+        return entry
+
+    def __str__(self) -> str:
+        return f"{name_of(NamedGroup, self.group)}({len(self.key_exchange)} bytes)"
+
+
+@dataclass
+class KeyShareClientHello:
+    """``key_share`` in a ClientHello (RFC 8446 §4.2.8)::
+
+    struct {
+        KeyShareEntry client_shares<0..2^16-1>;
+    } KeyShareClientHello;
+
+    "Clients MUST NOT offer multiple KeyShareEntry values for the same group" and
+    servers answer a duplicate with illegal_parameter; the decoder does the same.
+    """
+
+    client_shares: list[KeyShareEntry] = field(default_factory=list)
+
+    def encode(self) -> bytes:
+        w = Writer()
+        with w.prefixed(2) as lst:
+            for entry in self.client_shares:
+                entry.write(lst)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> KeyShareClientHello:
+        r = Reader(data, "key_share")
+        lst = r.sub(2, 0, U16_MAX)
+        shares: list[KeyShareEntry] = []
+        while not lst.done():
+            shares.append(KeyShareEntry.read(lst))
+        r.finish()
+        groups = [s.group for s in shares]
+        if len(set(groups)) != len(groups):
+            raise IllegalParameter("key_share: two KeyShareEntry values for the same group (RFC 8446 §4.2.8)")
+        return cls(shares)
+
+
+@dataclass
+class KeyShareServerHello:
+    """``key_share`` in a ServerHello (RFC 8446 §4.2.8)::
+
+    struct {
+        KeyShareEntry server_share;
+    } KeyShareServerHello;
+    """
+
+    server_share: KeyShareEntry
+
+    def encode(self) -> bytes:
+        return self.server_share.encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> KeyShareServerHello:
+        return cls(KeyShareEntry.decode(data))
+
+
+@dataclass
+class KeyShareHelloRetryRequest:
+    """``key_share`` in a HelloRetryRequest (RFC 8446 §4.2.8)::
+
+    struct {
+        NamedGroup selected_group;
+    } KeyShareHelloRetryRequest;
+    """
+
+    selected_group: int
+
+    def encode(self) -> bytes:
+        return Writer().u16(self.selected_group).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> KeyShareHelloRetryRequest:
+        r = Reader(data, "key_share")
+        group = r.u16()
+        r.finish()
+        return cls(group)
+
+
+# --- signature_algorithms, signature_algorithms_cert (RFC 8446 §4.2.3) -------------------------------
+
+
+@dataclass
+class SignatureAlgorithms:
+    """``signature_algorithms`` and ``signature_algorithms_cert`` (RFC 8446 §4.2.3)::
+
+    struct {
+        SignatureScheme supported_signature_algorithms<2..2^16-2>;
+    } SignatureSchemeList;
+    """
+
+    supported_signature_algorithms: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().vector(2, _u16_list(self.supported_signature_algorithms)).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> SignatureAlgorithms:
+        r = Reader(data, "signature_algorithms")
+        schemes = _read_u16_list(r, 2, U16_MAX - 1, "signature_algorithms")
+        r.finish()
+        return cls(schemes)
+
+
+# --- application_layer_protocol_negotiation (RFC 7301 §3.1) ------------------------------------------
+
+
+@dataclass
+class ALPN:
+    """``application_layer_protocol_negotiation`` (RFC 7301 §3.1)::
+
+    opaque ProtocolName<1..2^8-1>;
+
+    struct {
+        ProtocolName protocol_name_list<2..2^16-1>
+    } ProtocolNameList;
+
+    In a server's EncryptedExtensions the list holds exactly one name (RFC 7301
+    §3.1); the client checks that, since the decoder cannot know the sender.
+    """
+
+    protocol_name_list: list[bytes]
+
+    def encode(self) -> bytes:
+        w = Writer()
+        with w.prefixed(2) as lst:
+            for name in self.protocol_name_list:
+                lst.vector(1, name)
+        return w.getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> ALPN:
+        r = Reader(data, "application_layer_protocol_negotiation")
+        lst = r.sub(2, 2, U16_MAX)
+        names: list[bytes] = []
+        while not lst.done():
+            names.append(lst.vector(1, 1))
+        r.finish()
+        return cls(names)
+
+
+# --- psk_key_exchange_modes (RFC 8446 §4.2.9) --------------------------------------------------------
+
+
+@dataclass
+class PskKeyExchangeModes:
+    """``psk_key_exchange_modes`` (RFC 8446 §4.2.9)::
+
+    enum { psk_ke(0), psk_dhe_ke(1), (255) } PskKeyExchangeMode;
+
+    struct {
+        PskKeyExchangeMode ke_modes<1..255>;
+    } PskKeyExchangeModes;
+    """
+
+    ke_modes: list[int]
+
+    def encode(self) -> bytes:
+        return Writer().vector(1, bytes(self.ke_modes)).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> PskKeyExchangeModes:
+        r = Reader(data, "psk_key_exchange_modes")
+        modes = list(r.vector(1, 1, 255))
+        r.finish()
+        return cls(modes)
+
+
+# --- pre_shared_key (RFC 8446 §4.2.11) ---------------------------------------------------------------
+
+
+@dataclass
+class PskIdentity:
+    """One offered PSK (RFC 8446 §4.2.11)::
+
+    struct {
+        opaque identity<1..2^16-1>;
+        uint32 obfuscated_ticket_age;
+    } PskIdentity;
+    """
+
+    identity: bytes
+    obfuscated_ticket_age: int
+
+    def write(self, w: Writer) -> None:
+        w.vector(2, self.identity).u32(self.obfuscated_ticket_age)
+
+    @classmethod
+    def read(cls, r: Reader) -> PskIdentity:
+        return cls(r.vector(2, 1), r.u32())
+
+
+@dataclass
+class OfferedPsks:
+    """``pre_shared_key`` in a ClientHello (RFC 8446 §4.2.11)::
+
+    opaque PskBinderEntry<32..255>;
+
+    struct {
+        PskIdentity identities<7..2^16-1>;
+        PskBinderEntry binders<33..2^16-1>;
+    } OfferedPsks;
+
+    The binders are HMACs over the ClientHello *without* the binders list
+    (RFC 8446 §4.2.11.2), so a client encodes the ClientHello with placeholder
+    binders of the right sizes, cuts ``binders_length()`` bytes off its end, and
+    computes the real binders over what is left. One binder per identity, in order.
+    """
+
+    identities: list[PskIdentity]
+    binders: list[bytes]
+
+    def encode_identities(self) -> bytes:
+        """The ``identities`` vector, length prefix included."""
+        w = Writer()
+        with w.prefixed(2) as lst:
+            for ident in self.identities:
+                ident.write(lst)
+        return w.getvalue()
+
+    def encode_binders(self) -> bytes:
+        """The ``binders`` vector, length prefix included."""
+        w = Writer()
+        with w.prefixed(2) as lst:
+            for binder in self.binders:
+                lst.vector(1, binder)
+        return w.getvalue()
+
+    def binders_length(self) -> int:
+        """Bytes the ``binders`` vector takes at the end of the ClientHello (RFC 8446 §4.2.11.2)."""
+        return 2 + sum(1 + len(b) for b in self.binders)
+
+    def encode(self) -> bytes:
+        return self.encode_identities() + self.encode_binders()
+
+    @classmethod
+    def decode(cls, data: bytes) -> OfferedPsks:
+        r = Reader(data, "pre_shared_key")
+        idents = r.sub(2, 7, U16_MAX)
+        identities: list[PskIdentity] = []
+        while not idents.done():
+            identities.append(PskIdentity.read(idents))
+        binder_list = r.sub(2, 33, U16_MAX)
+        binders: list[bytes] = []
+        while not binder_list.done():
+            binders.append(binder_list.vector(1, 32, 255))
+        r.finish()
+        if len(binders) != len(identities):
+            # RFC 8446 §4.2.11: "A series of HMAC values, one for each value in the identities list".
+            raise IllegalParameter(f"pre_shared_key: {len(identities)} identities but {len(binders)} binders")
+        return cls(identities, binders)
+
+
+@dataclass
+class PreSharedKeyServerHello:
+    """``pre_shared_key`` in a ServerHello (RFC 8446 §4.2.11)::
+
+    struct {
+        select (Handshake.msg_type) {
+            case server_hello: uint16 selected_identity;
+        };
+    } PreSharedKeyExtension;
+    """
+
+    selected_identity: int
+
+    def encode(self) -> bytes:
+        return Writer().u16(self.selected_identity).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> PreSharedKeyServerHello:
+        r = Reader(data, "pre_shared_key")
+        selected = r.u16()
+        r.finish()
+        return cls(selected)
+
+
+# --- early_data (RFC 8446 §4.2.10) -------------------------------------------------------------------
+
+
+@dataclass
+class EarlyDataIndication:
+    """``early_data`` (RFC 8446 §4.2.10)::
+
+    struct {} Empty;
+
+    struct {
+        select (Handshake.msg_type) {
+            case new_session_ticket:   uint32 max_early_data_size;
+            case client_hello:         Empty;
+            case encrypted_extensions: Empty;
+        };
+    } EarlyDataIndication;
+
+    ``max_early_data_size`` is None for the empty form (ClientHello,
+    EncryptedExtensions) and an int in a NewSessionTicket. The caller, who knows
+    the message, checks that the form fits it.
+    """
+
+    max_early_data_size: int | None = None
+
+    def encode(self) -> bytes:
+        if self.max_early_data_size is None:
+            return b""
+        return Writer().u32(self.max_early_data_size).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> EarlyDataIndication:
+        if not data:
+            return cls(None)
+        r = Reader(data, "early_data")
+        size = r.u32()
+        r.finish()
+        return cls(size)
+
+
+# --- cookie (RFC 8446 §4.2.2) ------------------------------------------------------------------------
+
+
+@dataclass
+class Cookie:
+    """``cookie`` (RFC 8446 §4.2.2): sent in a HelloRetryRequest, echoed in ClientHello 2::
+
+    struct {
+        opaque cookie<1..2^16-1>;
+    } Cookie;
+    """
+
+    cookie: bytes
+
+    def encode(self) -> bytes:
+        return Writer().vector(2, self.cookie).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Cookie:
+        r = Reader(data, "cookie")
+        cookie = r.vector(2, 1)
+        r.finish()
+        return cls(cookie)
