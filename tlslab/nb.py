@@ -1,0 +1,220 @@
+"""Display helpers for the course notebooks: source listings and annotated bytes.
+
+Everything here is a plain function that tests can call; the one widget,
+``hex_explorer``, is a thin ipywidgets shell (7.7 API) over ``describe_field``.
+IPython and ipywidgets are imported inside the functions that need them, so
+``import tlslab`` works without them.
+
+A *field* is a span of bytes with a label, ``(start, end, label)`` with ``end``
+exclusive like a slice, or ``(start, end, label, children)`` where ``children``
+is a list of fields inside that span::
+
+    >>> print(describe_field(b"\\x00\\x20", [(0, 2, "length")], 0))
+    length: bytes 0..1 (2 bytes) = 00 20 (int 32)
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+# Light colours that keep black text readable, cycled field by field.
+PALETTE = ("#ffd8a8", "#b2f2bb", "#a5d8ff", "#fcc2d7", "#ffec99", "#d0bfff", "#99e9f2", "#e9ecef")
+UNMARKED = "#ffffff"
+_CITATION = re.compile(r"RFC \d+(?: (?:§|Section |Appendix )[\w.\-]+)?")
+
+
+class Span(NamedTuple):
+    """One field after flattening: its position in the tree and its bytes."""
+
+    start: int
+    end: int
+    label: str
+    depth: int
+
+
+def flatten_fields(fields: list[Any], depth: int = 0) -> list[Span]:
+    """Depth-first list of every field and sub-field, parents before their children."""
+    spans: list[Span] = []
+    for item in fields:
+        start, end, label, *rest = item
+        if not 0 <= start <= end:
+            raise ValueError(f"field {label!r} has a bad span {start}..{end}")
+        spans.append(Span(start, end, str(label), depth))
+        if rest:
+            spans.extend(flatten_fields(rest[0], depth + 1))
+    return spans
+
+
+# ---------------------------------------------------------------- source listings
+
+
+def rfc_citation(obj: Any) -> str:
+    """The first "RFC NNNN §x.y" in the object's docstring, else in its module's docstring."""
+    module = inspect.getmodule(obj)
+    for doc in (inspect.getdoc(obj), module.__doc__ if module else None):
+        found = _CITATION.search(doc or "")
+        if found:
+            return found.group(0).rstrip(".")
+    return ""
+
+
+def source_markdown(obj: Any) -> str:
+    """The Markdown that ``show_source`` displays: a heading line, then the code."""
+    module = obj.__module__
+    where = f"`{module}.{obj.__qualname__}`  ·  `{module.replace('.', '/')}.py`"
+    citation = rfc_citation(obj)
+    heading = f"{where}  ·  {citation}" if citation else where
+    return f"{heading}\n\n```python\n{inspect.getsource(obj).rstrip()}\n```"
+
+
+def show_source(obj: Any) -> Any:
+    """Show the source of a tlslab function or class, highlighted, with its module and RFC section.
+
+    Returns an ``IPython.display.Markdown`` object; as the last line of a cell it
+    renders in Jupyter, on Colab and on GitHub alike.
+    """
+    from IPython.display import Markdown
+
+    return Markdown(source_markdown(obj))
+
+
+# ---------------------------------------------------------------- hex dumps
+
+
+def hexdump(data: bytes, width: int = 16) -> str:
+    """Classic hex dump: offset, hex bytes, and the printable ASCII, ``width`` bytes a line."""
+    data = bytes(data)
+    lines = []
+    for offset in range(0, len(data), width):
+        chunk = data[offset : offset + width]
+        hex_part = " ".join(f"{b:02x}" for b in chunk).ljust(3 * width - 1)
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{offset:04x}  {hex_part}  |{text}|")
+    return "\n".join(lines)
+
+
+def _colours(spans: list[Span], size: int) -> list[int | None]:
+    """For each byte, the index of the deepest (last listed) span covering it, or None."""
+    owner: list[int | None] = [None] * size
+    for index, span in enumerate(spans):
+        for position in range(span.start, min(span.end, size)):
+            if owner[position] is None or spans[owner[position]].depth <= span.depth:
+                owner[position] = index
+    return owner
+
+
+def _colour(index: int | None) -> str:
+    return UNMARKED if index is None else PALETTE[index % len(PALETTE)]
+
+
+@dataclass
+class AnnotatedHex:
+    """Bytes with labelled spans; renders as coloured HTML (inline styles, no JS) or as text."""
+
+    data: bytes
+    spans: list[Span]
+    width: int = 16
+
+    def _byte_html(self, owner: list[int | None]) -> str:
+        rows = []
+        for offset in range(0, len(self.data), self.width):
+            cells = []
+            for position in range(offset, min(offset + self.width, len(self.data))):
+                index = owner[position]
+                title = "" if index is None else f' title="{html.escape(self.spans[index].label)}"'
+                cells.append(
+                    f'<span style="background:{_colour(index)};color:#000;padding:1px 2px"{title}>'
+                    f"{self.data[position]:02x}</span>"
+                )
+            rows.append(f'<span style="color:#868e96">{offset:04x}</span>&nbsp; ' + " ".join(cells))
+        return "<br>".join(rows)
+
+    def _legend_html(self) -> str:
+        rows = []
+        for index, span in enumerate(self.spans):
+            indent = "&nbsp;" * 4 * span.depth
+            rows.append(
+                f'<tr><td style="background:{_colour(index)};width:1.5em"></td>'
+                f'<td style="text-align:right;padding:0 6px">{span.start}..{span.end - 1}</td>'
+                f'<td style="text-align:left">{indent}{html.escape(span.label)}</td></tr>'
+            )
+        return (
+            '<table style="border-collapse:collapse;font-size:90%;margin-top:6px">'
+            + "".join(rows)
+            + "</table>"
+        )
+
+    def _repr_html_(self) -> str:
+        owner = _colours(self.spans, len(self.data))
+        dump = f'<div style="font-family:monospace;line-height:1.7">{self._byte_html(owner)}</div>'
+        return f"<div>{dump}{self._legend_html()}</div>"
+
+    def __repr__(self) -> str:
+        legend = [
+            f"{'  ' * span.depth}[{span.start}..{span.end - 1}] {span.label}: {self.data[span.start : span.end].hex(' ')}"
+            for span in self.spans
+        ]
+        return hexdump(self.data, self.width) + "\n" + "\n".join(legend)
+
+
+def annotated_hex(data: bytes, fields: list[Any], width: int = 16) -> AnnotatedHex:
+    """Colour the labelled ``fields`` of ``data``, with a legend (like "The Illustrated TLS 1.3").
+
+    ``fields`` holds ``(start, end, label)`` tuples, ``end`` exclusive, or
+    ``(start, end, label, children)`` for nested spans. Displays as HTML in a
+    notebook (also on GitHub), and as a hex dump with a legend in plain text.
+    """
+    data = bytes(data)
+    spans = flatten_fields(fields)
+    for span in spans:
+        if span.end > len(data):
+            raise ValueError(f"field {span.label!r} ends at {span.end}, past the {len(data)} bytes")
+    return AnnotatedHex(data, spans, width)
+
+
+# ---------------------------------------------------------------- one field at a time
+
+
+def describe_field(data: bytes, fields: list[Any], index: int) -> str:
+    """One line about field number ``index`` (in ``flatten_fields`` order): where, what, value.
+
+    Short fields (up to 4 bytes) also show their big-endian integer value, and
+    printable fields of 3 bytes or more their ASCII text: that is how TLS structs read.
+    """
+    span = flatten_fields(fields)[index]
+    chunk = bytes(data)[span.start : span.end]
+    size = f"{len(chunk)} byte" + ("" if len(chunk) == 1 else "s")
+    text = f"{span.label}: bytes {span.start}..{span.end - 1} ({size}) = {chunk.hex(' ') or '(empty)'}"
+    if 0 < len(chunk) <= 4:
+        text += f" (int {int.from_bytes(chunk, 'big')})"
+    if len(chunk) >= 3 and all(32 <= b < 127 for b in chunk):
+        text += f" (ASCII {chunk.decode('ascii')!r})"
+    return text
+
+
+def hex_explorer(data: bytes, fields: list[Any]) -> Any:
+    """A dropdown of the fields; choosing one shows ``describe_field`` and highlights its bytes.
+
+    A thin ipywidgets shell (7.7 API: ``Dropdown``, ``HTML``, ``VBox``); the
+    logic is ``describe_field`` and ``annotated_hex``. Without a kernel (on
+    GitHub) a widget does not render, so show ``annotated_hex`` next to it.
+    """
+    import ipywidgets as widgets
+
+    spans = flatten_fields(fields)
+    options = [(f"{'· ' * s.depth}{s.label}", i) for i, s in enumerate(spans)]
+    choose = widgets.Dropdown(options=options, value=0, description="field")
+    view = widgets.HTML()
+
+    def render(index: int) -> None:
+        chosen = [(spans[index].start, spans[index].end, spans[index].label)]
+        line = html.escape(describe_field(data, fields, index))
+        view.value = f"<p><code>{line}</code></p>{annotated_hex(data, chosen)._repr_html_()}"
+
+    choose.observe(lambda change: render(change["new"]), names="value")
+    render(0)
+    return widgets.VBox([choose, view])
