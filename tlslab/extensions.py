@@ -73,7 +73,7 @@ class Extension:
     data: bytes = b""
 
     def __str__(self) -> str:
-        return f"{name_of(ExtensionType, self.type)}({len(self.data)} bytes)"
+        return f"{name_of(ExtensionType, self.type)} ({len(self.data)} bytes)"
 
 
 def encode_extensions(exts: Iterable[Extension]) -> bytes:
