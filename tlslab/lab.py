@@ -1,0 +1,311 @@
+"""The offline stand-in for example.com: a real TLS 1.3 server on 127.0.0.1 with a CA minted on the spot.
+
+The course talks to https://example.com. Without internet (a train, a classroom firewall, the test
+suite) it talks to this instead: Python's ``ssl`` module (OpenSSL) as a TLS 1.3-only server on
+loopback, with a certificate chain root CA -> intermediate CA -> leaf for example.com and
+www.example.com, minted by ``tlslab.pki`` a moment ago. It serves a page that looks like
+example.com's to ``GET``. The server sends leaf + intermediate, exactly like the real site, so the
+client has a chain to verify; the root goes in ``cafile`` for the client to trust.
+
+    >>> with StandIn() as server:
+    ...     sock = tlslab.connect(server.host, server.port, server_hostname=server.server_name,
+    ...                           cafile=server.cafile)
+
+``reach_example_com()`` decides which one a notebook talks to: the real example.com:443 when it
+answers, the stand-in when ``TLSLAB_OFFLINE=1`` or the network is down.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import pki
+
+SERVER_NAME = "example.com"
+SERVER_NAMES = ("example.com", "www.example.com")
+LOOPBACK = "127.0.0.1"
+CONNECTION_TIMEOUT = 5.0  # seconds a client may stay silent before its connection is dropped
+MAX_REQUEST_HEAD = 16384
+
+# A page shaped like example.com's (title, <h1>, one paragraph), saying what it really is.
+PAGE = b"""<!doctype html>
+<html>
+<head>
+    <title>Example Domain</title>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+</head>
+<body>
+<div>
+    <h1>Example Domain</h1>
+    <p>This domain is for use in illustrative examples in documents. You may use this
+    domain in literature without prior coordination or asking for permission.</p>
+    <p>(Served by the tlslab offline stand-in for example.com on your own machine.)</p>
+</div>
+</body>
+</html>
+"""
+
+
+@dataclass
+class MintedPKI:
+    """The certificates of the stand-in: root -> intermediate -> leaf, and where they are on disk."""
+
+    root: pki.Issued
+    intermediate: pki.Issued
+    leaf: pki.Issued
+    cafile: Path  # the root's PEM: what a client trusts
+    certfile: Path  # leaf + intermediate PEM: what the server sends
+    keyfile: Path  # the leaf's private key
+
+
+def mint_pki(
+    directory: Path | str, *, server_names: tuple[str, ...] = SERVER_NAMES, key_kind: str = "ecdsa-p256"
+) -> MintedPKI:
+    """Mint a root CA, an intermediate and a leaf for ``server_names``; write their PEM to ``directory``.
+
+    ``key_kind`` is one of ``tlslab.pki.KEY_KINDS`` and chooses the leaf's key (the CAs use P-256).
+    """
+    directory = Path(directory)
+    root = pki.make_ca("tlslab Stand-in Root CA", path_length=1)
+    intermediate = pki.issue(root, common_name="tlslab Stand-in Intermediate CA", is_ca=True, path_length=0)
+    leaf = pki.issue(intermediate, common_name=server_names[0], key_kind=key_kind, dns_names=server_names)
+    cafile, _ = root.write(directory, "root-ca")
+    certfile, keyfile = leaf.write(directory, "leaf")
+    fullchain = directory / "fullchain.pem"
+    fullchain.write_bytes(leaf.cert_pem() + intermediate.cert_pem())
+    return MintedPKI(root, intermediate, leaf, Path(cafile), fullchain, Path(keyfile))
+
+
+def http_response(path: str, method: str = "GET") -> bytes:
+    """The stand-in's HTTP/1.1 answer: the page at ``/``, a 404 elsewhere, 405 for other methods."""
+    if method not in ("GET", "HEAD"):
+        status, body = "405 Method Not Allowed", b"method not allowed\n"
+    elif path in ("/", "/index.html"):
+        status, body = "200 OK", PAGE
+    else:
+        status, body = "404 Not Found", PAGE
+    head = (
+        f"HTTP/1.1 {status}\r\n"
+        "Content-Type: text/html; charset=UTF-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Server: tlslab-stand-in\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + (b"" if method == "HEAD" else body)
+
+
+def parse_request_line(head: bytes) -> tuple[str, str]:
+    """``(method, path)`` from the first line of an HTTP request head; ``("", "")`` if malformed."""
+    line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = line.split()
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        return "", ""
+    return parts[0], parts[1]
+
+
+def _read_head(conn: ssl.SSLSocket) -> bytes:
+    """Read a request head (up to the blank line); stops at MAX_REQUEST_HEAD or end of stream."""
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < MAX_REQUEST_HEAD:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+class StandIn:
+    """The offline example.com: start it, point a client at ``host``, ``port`` and ``cafile``, stop it.
+
+    Args:
+        host, port: where to listen; port 0 lets the kernel pick a free one.
+        key_kind: the leaf certificate's key, one of ``tlslab.pki.KEY_KINDS``.
+        keylog_filename: if given, OpenSSL appends the NSS key log of every connection there.
+        alpn_protocols: what the server agrees to in ALPN (``http/1.1`` by default).
+    """
+
+    server_name = SERVER_NAME
+
+    def __init__(
+        self,
+        host: str = LOOPBACK,
+        port: int = 0,
+        *,
+        key_kind: str = "ecdsa-p256",
+        keylog_filename: str | os.PathLike[str] | None = None,
+        alpn_protocols: tuple[str, ...] = ("http/1.1",),
+    ) -> None:
+        self._directory = Path(tempfile.mkdtemp(prefix="tlslab-stand-in-"))
+        try:
+            self.pki = mint_pki(self._directory, key_kind=key_kind)
+            self._context = self._make_context(keylog_filename, alpn_protocols)
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self._listener = socket.create_server((host, port), family=family)
+        except BaseException:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            raise
+        self._listener.settimeout(0.1)  # so the accept loop notices stop() quickly
+        self.host, self.port = self._listener.getsockname()[:2]
+        self.connections = 0
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"stand-in:{self.port}", daemon=True)
+        self._thread.start()
+
+    @property
+    def cafile(self) -> str:
+        """Path of the root CA's PEM, the one certificate a client must trust."""
+        return str(self.pki.cafile)
+
+    @property
+    def ca(self) -> pki.Issued:
+        """The root CA (certificate and key)."""
+        return self.pki.root
+
+    def _make_context(
+        self, keylog_filename: str | os.PathLike[str] | None, alpn_protocols: tuple[str, ...]
+    ) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_3
+        context.load_cert_chain(self.pki.certfile, self.pki.keyfile)
+        if alpn_protocols:
+            context.set_alpn_protocols(list(alpn_protocols))
+        if keylog_filename is not None:
+            context.keylog_filename = os.fspath(keylog_filename)
+        return context
+
+    def _serve(self) -> None:
+        """Accept loop: one thread per connection, until stop()."""
+        while not self._stop.is_set():
+            try:
+                raw, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            raw.settimeout(CONNECTION_TIMEOUT)
+            threading.Thread(target=self._handle, args=(raw,), daemon=True).start()
+
+    def _handle(self, raw: socket.socket) -> None:
+        """One connection: TLS handshake, read one request, answer it, close_notify, close."""
+        try:
+            with self._context.wrap_socket(raw, server_side=True) as conn:
+                method, path = parse_request_line(_read_head(conn))
+                if method:
+                    conn.sendall(http_response(path, method))
+                try:
+                    conn.unwrap()  # close_notify: the client reads a clean end of stream
+                except (OSError, ssl.SSLError):
+                    pass
+        except (OSError, ssl.SSLError) as exc:  # a client that hangs up or fails the handshake
+            self.errors.append(exc)
+        finally:
+            raw.close()
+
+    def stop(self) -> None:
+        """Stop listening, wait for the accept loop, and delete the keys and certificates."""
+        self._stop.set()
+        self._listener.close()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+    def __enter__(self) -> StandIn:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def describe(self) -> str:
+        return f"the offline stand-in for example.com on {self.host}:{self.port} (CA minted just now)"
+
+    def __repr__(self) -> str:
+        return f"<StandIn {self.server_name} on {self.host}:{self.port}>"
+
+
+def start_stand_in(**kwargs: object) -> StandIn:
+    """Start a ``StandIn`` (same keywords); call ``.stop()`` when done, or use it in ``with``."""
+    return StandIn(**kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class Target:
+    """Where "example.com" is for this session: the real one, or the stand-in on loopback."""
+
+    host: str
+    port: int
+    server_hostname: str
+    cafile: str | None  # None: the system's trust roots (certifi)
+    stand_in: StandIn | None = None
+    reason: str = ""
+
+    @property
+    def is_stand_in(self) -> bool:
+        return self.stand_in is not None
+
+    def describe(self) -> str:
+        """One sentence saying which server the learner is talking to."""
+        if self.stand_in is not None:
+            return self.stand_in.describe()
+        return f"the real {self.host}:{self.port}"
+
+    def close(self) -> None:
+        """Stop the stand-in, if this target is one (the real example.com needs nothing)."""
+        if self.stand_in is not None:
+            self.stand_in.stop()
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def offline_requested() -> bool:
+    """True when the environment asks for the stand-in: ``TLSLAB_OFFLINE`` set to 1/true/yes."""
+    return os.environ.get("TLSLAB_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+
+
+def _example_com_answers(timeout: float) -> str | None:
+    """None if a TCP connection to example.com:443 opens within ``timeout``, else why it did not."""
+    try:
+        socket.create_connection((SERVER_NAME, 443), timeout=timeout).close()
+    except OSError as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def reach_example_com(*, offline: bool | None = None, timeout: float = 3.0) -> Target:
+    """Decide whether to talk to the real example.com or to the stand-in, and return the target.
+
+    Args:
+        offline: True for the stand-in, False for the real site; None decides: the stand-in when
+            ``TLSLAB_OFFLINE=1`` is set, else the real site if example.com:443 accepts a TCP
+            connection within ``timeout`` seconds, else the stand-in (saying why on stderr).
+    """
+    reason = ""
+    if offline is None:
+        if offline_requested():
+            offline, reason = True, "TLSLAB_OFFLINE=1"
+        else:
+            failure = _example_com_answers(timeout)
+            offline = failure is not None
+            if failure is not None:
+                reason = f"example.com:443 did not answer ({failure})"
+                print(f"{reason}; using the offline stand-in instead", file=sys.stderr)
+    if not offline:
+        return Target(SERVER_NAME, 443, SERVER_NAME, None)
+    stand_in = StandIn()
+    return Target(
+        stand_in.host, stand_in.port, SERVER_NAME, stand_in.cafile, stand_in, reason or "offline=True"
+    )
