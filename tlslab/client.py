@@ -1,0 +1,858 @@
+"""The TLS 1.3 client, sans-I/O (RFC 8446 Appendix A.1, §4).
+
+Bytes go in through ``receive_data()``, bytes to send come out of
+``data_to_send()``, and what happened comes out as events. Nothing here touches
+a socket, so a notebook can feed the server's messages one at a time, tamper
+with them, or replay an RFC 8448 trace. ``connection.py`` is the thin driver
+that moves the bytes over TCP.
+
+The states are those of RFC 8446 Appendix A.1::
+
+                              START <----+
+               Send ClientHello |        | Recv HelloRetryRequest
+                                v        |
+                             WAIT_SH ----+
+                                | Recv ServerHello
+                                | K_recv = handshake
+                                v
+                             WAIT_EE
+                                | Recv EncryptedExtensions
+                                v
+                           WAIT_CERT_CR
+                       Recv |       | Recv CertificateRequest
+                Certificate |       v
+                            |    WAIT_CERT
+                            |       | Recv Certificate
+                            v       v
+                             WAIT_CV
+                                | Recv CertificateVerify
+                                v
+                          WAIT_FINISHED
+                                | Recv Finished
+                                | K_send = handshake
+                                | [Send Certificate [+ CertificateVerify]]
+                                | Send Finished
+                                | K_send = K_recv = application
+                                v
+                            CONNECTED
+
+(The PSK branch, where WAIT_EE goes straight to WAIT_FINISHED, comes with resumption.)
+
+A typical driver::
+
+    conn = ClientConnection(ClientConfig(server_name="example.com"))
+    sock.sendall(conn.data_to_send())                  # ClientHello
+    while not conn.handshake_complete:
+        conn.receive_data(sock.recv(16384))
+        sock.sendall(conn.data_to_send())
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from cryptography import x509
+
+from . import extensions as ext
+from .certverify import verify_server_chain
+from .constants import (
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
+    TLS10,
+    TLS12,
+    TLS13,
+    CipherSuite,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    KeyUpdateRequest,
+    NamedGroup,
+    PskKeyExchangeMode,
+    SignatureScheme,
+    name_of,
+)
+from .errors import (
+    AlertDescription,
+    AlertError,
+    BadCertificate,
+    DecodeError,
+    DecryptError,
+    HandshakeFailure,
+    IllegalParameter,
+    InternalError,
+    MissingExtension,
+    PeerAlert,
+    ProtocolVersion,
+    TLSError,
+    UnexpectedMessage,
+    UnsupportedExtension,
+)
+from .keyexchange import KeyShare, generate_key_share
+from .keylog import KeyLogCallback, keylog_from_env
+from .keyschedule import (
+    KeySchedule,
+    finished_verify_data,
+    hrr_message_hash,
+    next_traffic_secret,
+    resumption_psk,
+    transcript_hash,
+)
+from .messages import (
+    Certificate,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    Finished,
+    HandshakeBuffer,
+    HelloRetryRequest,
+    KeyUpdate,
+    NewSessionTicket,
+    ServerHello,
+    decode_handshake,
+)
+from .record import Record, RecordProtection, RecordReader, plaintext_record
+from .signatures import SUPPORTED_SIGNATURE_SCHEMES, certificate_verify_content, verify_signature
+from .suites import SUITES, Suite
+
+DEFAULT_CIPHER_SUITES = (
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+)
+DEFAULT_GROUPS = (
+    NamedGroup.x25519,
+    NamedGroup.secp256r1,
+    NamedGroup.secp384r1,
+    NamedGroup.secp521r1,
+    NamedGroup.x448,
+)
+
+
+class State(Enum):
+    """RFC 8446 Appendix A.1 client states (plus CLOSED)."""
+
+    START = "START"
+    WAIT_SH = "WAIT_SH"
+    WAIT_EE = "WAIT_EE"
+    WAIT_CERT_CR = "WAIT_CERT_CR"
+    WAIT_CERT = "WAIT_CERT"
+    WAIT_CV = "WAIT_CV"
+    WAIT_FINISHED = "WAIT_FINISHED"
+    CONNECTED = "CONNECTED"
+    CLOSED = "CLOSED"
+
+
+# What may arrive in each state; anything else is an unexpected_message (RFC 8446 §6.2).
+EXPECT: dict[State, set[HandshakeType]] = {
+    State.WAIT_SH: {HandshakeType.server_hello},
+    State.WAIT_EE: {HandshakeType.encrypted_extensions},
+    State.WAIT_CERT_CR: {HandshakeType.certificate, HandshakeType.certificate_request},
+    State.WAIT_CERT: {HandshakeType.certificate},
+    State.WAIT_CV: {HandshakeType.certificate_verify},
+    State.WAIT_FINISHED: {HandshakeType.finished},
+    State.CONNECTED: {HandshakeType.new_session_ticket, HandshakeType.key_update},
+}
+
+# RFC 8446 §4.2: the extensions each server message may carry.
+ALLOWED_IN = {
+    "ServerHello": {ExtensionType.supported_versions, ExtensionType.key_share, ExtensionType.pre_shared_key},
+    "HelloRetryRequest": {ExtensionType.supported_versions, ExtensionType.key_share, ExtensionType.cookie},
+    "EncryptedExtensions": {
+        ExtensionType.server_name,
+        ExtensionType.max_fragment_length,
+        ExtensionType.supported_groups,
+        ExtensionType.use_srtp,
+        ExtensionType.heartbeat,
+        ExtensionType.application_layer_protocol_negotiation,
+        ExtensionType.client_certificate_type,
+        ExtensionType.server_certificate_type,
+        ExtensionType.early_data,
+        28,  # record_size_limit (RFC 8449)
+    },
+}
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass
+class HandshakeComplete:
+    """The handshake finished: both Finished messages checked and sent."""
+
+    cipher_suite: CipherSuite
+    group: NamedGroup
+    alpn_protocol: str | None
+    peer_certificates: list[x509.Certificate]
+    hello_retry: bool
+
+
+@dataclass
+class ApplicationData:
+    data: bytes
+
+
+@dataclass
+class Ticket:
+    """A NewSessionTicket, kept for resumption (RFC 8446 §4.6.1)."""
+
+    ticket: bytes
+    lifetime: int
+    age_add: int
+    nonce: bytes
+    psk: bytes
+    cipher_suite: CipherSuite
+    max_early_data_size: int
+    received_at: float
+    server_name: str | None
+
+
+@dataclass
+class NewTicket:
+    ticket: Ticket
+
+
+@dataclass
+class KeyUpdated:
+    """Our receive keys (``direction="read"``) or send keys (``"write"``) moved on (§4.6.3)."""
+
+    direction: str
+    generation: int
+
+
+@dataclass
+class ConnectionClosed:
+    """The peer sent close_notify (RFC 8446 §6.1)."""
+
+
+Event = HandshakeComplete | ApplicationData | NewTicket | KeyUpdated | ConnectionClosed
+
+
+# ----------------------------------------------------------------------------- config
+
+
+@dataclass
+class ClientConfig:
+    """What the client offers and checks. The security checks are on by default.
+
+    ``random``, ``session_id`` and ``key_share_private_keys`` exist so that a test
+    can replay an RFC 8448 trace byte for byte; leave them alone otherwise.
+    """
+
+    server_name: str | None = None
+    cipher_suites: Sequence[int] = DEFAULT_CIPHER_SUITES
+    groups: Sequence[int] = DEFAULT_GROUPS
+    key_share_groups: Sequence[int] | None = None  # default: the first group only
+    signature_schemes: Sequence[int] = tuple(SUPPORTED_SIGNATURE_SCHEMES)
+    alpn_protocols: Sequence[str] = ()
+    cafile: str | None = None
+    trust_roots: list[x509.Certificate] | None = None
+    verify_chain: bool = True
+    check_hostname: bool = True
+    middlebox_compatibility: bool = True
+    keylog: KeyLogCallback | None = None
+    now: datetime | None = None  # certificate validation time; None = now
+    random: bytes | None = None
+    session_id: bytes | None = None
+    key_share_private_keys: dict[int, bytes] = field(default_factory=dict)
+    # Last say over the ClientHello's extensions (to replay a trace or to teach tampering).
+    extensions_hook: Callable[[list[ext.Extension]], list[ext.Extension]] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.verify_chain or not self.check_hostname:
+            off = [n for n, v in (("chain", self.verify_chain), ("hostname", self.check_hostname)) if not v]
+            warnings.warn(
+                f"tlslab: certificate {' and '.join(off)} verification is OFF: "
+                "any man in the middle can read and change this connection",
+                stacklevel=3,
+            )
+
+
+# ----------------------------------------------------------------------------- the client
+
+
+class ClientConnection:
+    """One TLS 1.3 client connection, as a state machine over bytes (RFC 8446 Appendix A.1)."""
+
+    def __init__(self, config: ClientConfig | None = None, *, server_name: str | None = None) -> None:
+        self.config = config or ClientConfig(server_name=server_name)
+        if self.config.keylog is None:
+            self.config.keylog = keylog_from_env()
+        self.state = State.START
+        self.events: deque[Event] = deque()
+        self._out = bytearray()
+        self._records = RecordReader()
+        self._handshake = HandshakeBuffer()
+        self._transcript = b""  # the handshake messages so far (RFC 8446 §4.4.1)
+        self._read: RecordProtection | None = None
+        self._write: RecordProtection | None = None
+        self._key_shares: dict[int, KeyShare] = {}
+        self._client_hello: ClientHello | None = None
+        self._hello_retry: HelloRetryRequest | None = None
+        self._sent_ccs = False
+        self._certificate_request: CertificateRequest | None = None
+        self._schedule: KeySchedule | None = None
+        self._server_app_secret = b""
+        self._client_app_secret = b""
+        self._read_generation = self._write_generation = 0
+        self._peer_closed = False
+        # Negotiated parameters, readable after the handshake.
+        self.suite: Suite | None = None
+        self.group: NamedGroup | None = None
+        self.alpn_protocol: str | None = None
+        self.peer_certificates: list[x509.Certificate] = []
+        self.tickets: list[Ticket] = []
+        self.resumption_master_secret = b""
+        self.exporter_master_secret = b""
+        self.client_random = self.config.random or os.urandom(32)
+        if self.config.session_id is not None:
+            self._session_id = self.config.session_id
+        else:  # Appendix D.4: a non-empty session id turns on middlebox compatibility mode
+            self._session_id = os.urandom(32) if self.config.middlebox_compatibility else b""
+
+    # --------------------------------------------------------------- the public interface
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self.state is State.CONNECTED
+
+    def start(self) -> None:
+        """Queue the ClientHello (called by ``data_to_send`` if you forget)."""
+        if self.state is State.START:
+            self._send_client_hello(self.config.key_share_groups or list(self.config.groups)[:1])
+
+    def data_to_send(self) -> bytes:
+        """Bytes the caller must write to the transport now."""
+        self.start()
+        out, self._out = bytes(self._out), bytearray()
+        return out
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed bytes read from the transport; returns the new events (also in ``events``).
+
+        Raises:
+            AlertError: the peer broke RFC 8446; the alert is queued in ``data_to_send()``.
+            PeerAlert: the peer sent a fatal alert.
+        """
+        if self.state is State.CLOSED:
+            raise TLSError("connection is closed")
+        before = len(self.events)
+        try:
+            self._records.feed(data)
+            while (record := self._records.next_record()) is not None:
+                self._on_record(record)
+        except AlertError as err:
+            self._fail(err.alert)
+            raise
+        except PeerAlert:
+            self.state = State.CLOSED
+            raise
+        except TLSError:
+            self._fail(AlertDescription.internal_error)
+            raise
+        except Exception as exc:  # a bug in tlslab must still surface as a TLSError
+            self._fail(AlertDescription.internal_error)
+            raise InternalError(f"tlslab bug while processing peer data: {exc!r}") from exc
+        return list(self.events)[before:]
+
+    def next_event(self) -> Event | None:
+        return self.events.popleft() if self.events else None
+
+    def send_application_data(self, data: bytes) -> None:
+        """Encrypt ``data`` into records of at most 2^14 bytes (RFC 8446 §5.1)."""
+        if self.state is not State.CONNECTED or self._write is None:
+            raise TLSError(f"cannot send application data in state {self.state.value}")
+        view = memoryview(data)
+        for start in range(0, len(data), 1 << 14):
+            self._out += self._write.encrypt(
+                ContentType.application_data, bytes(view[start : start + (1 << 14)])
+            )
+
+    def key_update(self, request_peer_update: bool = True) -> None:
+        """Send KeyUpdate and move our send keys on (RFC 8446 §4.6.3)."""
+        if self.state is not State.CONNECTED:
+            raise TLSError("KeyUpdate is only allowed after the handshake")
+        request = (
+            KeyUpdateRequest.update_requested
+            if request_peer_update
+            else KeyUpdateRequest.update_not_requested
+        )
+        self._send_handshake(KeyUpdate(request))
+        self._update_write_keys()
+
+    def close(self) -> None:
+        """Send close_notify (RFC 8446 §6.1)."""
+        if self.state is not State.CLOSED:
+            self._send_alert(AlertDescription.close_notify)
+            self.state = State.CLOSED
+
+    # --------------------------------------------------------------- records (RFC 8446 §5)
+
+    def _on_record(self, record: Record) -> None:
+        if record.content_type == ContentType.change_cipher_spec:
+            return self._on_change_cipher_spec(record)
+        if self._read is not None:
+            if record.content_type != ContentType.application_data:
+                raise UnexpectedMessage(
+                    f"plaintext {name_of(ContentType, record.content_type)} record after encryption started"
+                )
+            content_type, data = self._read.decrypt(record)
+        else:
+            if record.content_type == ContentType.application_data:
+                raise UnexpectedMessage("encrypted record before the ServerHello")
+            content_type, data = record.content_type, record.fragment
+        if content_type == ContentType.handshake:
+            self._handshake.feed(data)
+            while (raw := self._handshake.pop()) is not None:
+                self._on_handshake_message(raw)
+        elif content_type == ContentType.alert:
+            self._on_alert(data)
+        elif content_type == ContentType.application_data:
+            if self.state is not State.CONNECTED:
+                raise UnexpectedMessage("application data before the handshake finished")
+            self.events.append(ApplicationData(data))
+        else:
+            raise UnexpectedMessage(f"unexpected {name_of(ContentType, content_type)} record")
+
+    def _on_change_cipher_spec(self, record: Record) -> None:
+        # RFC 8446 §5: a plaintext CCS of one byte 0x01 is dropped between the first
+        # ClientHello and the server's Finished (middlebox compatibility, Appendix D.4).
+        if record.fragment != b"\x01":
+            raise UnexpectedMessage("change_cipher_spec record must hold the single byte 0x01")
+        if self.state not in (
+            State.WAIT_SH,
+            State.WAIT_EE,
+            State.WAIT_CERT_CR,
+            State.WAIT_CERT,
+            State.WAIT_CV,
+            State.WAIT_FINISHED,
+        ):
+            raise UnexpectedMessage("change_cipher_spec after the handshake")
+
+    def _on_alert(self, data: bytes) -> None:
+        if len(data) != 2:
+            raise DecodeError(f"an alert is 2 bytes, got {len(data)}")
+        level, description = data
+        if description == AlertDescription.close_notify:
+            self._peer_closed = True
+            self.events.append(ConnectionClosed())
+            return
+        if description == AlertDescription.user_canceled:  # RFC 8446 §6.1: followed by close_notify
+            return
+        raise PeerAlert(description, level)
+
+    # --------------------------------------------------------------- handshake dispatch
+
+    def _on_handshake_message(self, raw: bytes) -> None:
+        msg_type = raw[0]
+        if msg_type not in EXPECT.get(self.state, set()):
+            expected = ", ".join(sorted(t.name for t in EXPECT.get(self.state, set()))) or "nothing"
+            raise UnexpectedMessage(
+                f"got {name_of(HandshakeType, msg_type)} in state {self.state.value} (expected {expected})"
+            )
+        msg = decode_handshake(raw)
+        handler = {
+            HandshakeType.server_hello: self._on_server_hello,
+            HandshakeType.encrypted_extensions: self._on_encrypted_extensions,
+            HandshakeType.certificate_request: self._on_certificate_request,
+            HandshakeType.certificate: self._on_certificate,
+            HandshakeType.certificate_verify: self._on_certificate_verify,
+            HandshakeType.finished: self._on_finished,
+            HandshakeType.new_session_ticket: self._on_new_session_ticket,
+            HandshakeType.key_update: self._on_key_update,
+        }[HandshakeType(msg_type)]
+        handler(msg, raw)
+
+    # --------------------------------------------------------------- ClientHello (§4.1.2)
+
+    def _client_hello_extensions(self) -> list[ext.Extension]:
+        c = self.config
+        shares = [ext.KeyShareEntry(g, ks.public) for g, ks in self._key_shares.items()]
+        exts = []
+        if c.server_name and not _is_ip_literal(c.server_name):  # RFC 6066 §3: no IP literals in SNI
+            exts.append(
+                ext.Extension(
+                    ExtensionType.server_name, ext.ServerNameList([c.server_name.encode("ascii")]).encode()
+                )
+            )
+        exts += [
+            ext.Extension(ExtensionType.supported_groups, ext.SupportedGroups(list(c.groups)).encode()),
+            ext.Extension(ExtensionType.key_share, ext.KeyShareClientHello(shares).encode()),
+            ext.Extension(
+                ExtensionType.supported_versions, ext.SupportedVersionsClientHello([TLS13]).encode()
+            ),
+            ext.Extension(
+                ExtensionType.signature_algorithms,
+                ext.SignatureAlgorithms(list(c.signature_schemes)).encode(),
+            ),
+            ext.Extension(
+                ExtensionType.psk_key_exchange_modes,
+                ext.PskKeyExchangeModes([PskKeyExchangeMode.psk_dhe_ke]).encode(),
+            ),
+        ]
+        if c.alpn_protocols:
+            alpn = ext.ALPN([p.encode() for p in c.alpn_protocols]).encode()
+            exts.append(ext.Extension(ExtensionType.application_layer_protocol_negotiation, alpn))
+        if (
+            self._hello_retry is not None
+            and (cookie := self._hello_retry.get(ExtensionType.cookie)) is not None
+        ):
+            exts.append(ext.Extension(ExtensionType.cookie, cookie))  # §4.2.2: echo it
+        return c.extensions_hook(exts) if c.extensions_hook else exts
+
+    def _send_client_hello(self, key_share_groups: Sequence[int]) -> None:
+        """ClientHello (§4.1.2), first or second: only the key shares and cookie change (§4.1.4)."""
+        shares = {g: self._key_shares.get(g) for g in key_share_groups}
+        for g, share in shares.items():
+            if share is None:
+                shares[g] = generate_key_share(NamedGroup(g), self.config.key_share_private_keys.get(g))
+        self._key_shares = shares  # type: ignore[assignment]
+        self._client_hello = ClientHello(
+            random=self.client_random,
+            legacy_session_id=self._session_id,
+            cipher_suites=list(self.config.cipher_suites),
+            extensions=self._client_hello_extensions(),
+        )
+        raw = self._client_hello.encode()
+        self._transcript += raw
+        # §5.1: the first ClientHello may carry legacy_record_version 0x0301 for old middleboxes.
+        self._out += plaintext_record(
+            ContentType.handshake, raw, TLS10 if self._hello_retry is None else TLS12
+        )
+        self.state = State.WAIT_SH
+
+    # --------------------------------------------------------------- ServerHello (§4.1.3)
+
+    def _check_server_hello_common(self, sh: ServerHello, what: str) -> None:
+        assert self._client_hello is not None
+        _check_extensions(sh.extensions, what, sent=self._client_hello.extensions)
+        if sh.legacy_session_id_echo != self._client_hello.legacy_session_id:
+            raise IllegalParameter(f"{what} does not echo our legacy_session_id")  # §4.1.3
+        if sh.cipher_suite not in self.config.cipher_suites:
+            raise IllegalParameter(
+                f"server chose cipher suite {name_of(CipherSuite, sh.cipher_suite)}, not offered"
+            )
+
+    def _check_version(self, sh: ServerHello, what: str) -> None:
+        versions = sh.get(ExtensionType.supported_versions)
+        if versions is None:
+            # The server negotiated TLS 1.2 or older. §4.1.3: look for the downgrade sentinel first.
+            if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+                raise IllegalParameter("downgrade detected: ServerHello.random ends in the DOWNGRD sentinel")
+            raise ProtocolVersion(f"server chose {sh.legacy_version:#06x}; tlslab speaks only TLS 1.3")
+        selected = ext.SupportedVersionsServerHello.decode(versions).selected_version
+        if selected != TLS13:  # §4.2.1: a version we did not offer
+            raise IllegalParameter(f"{what} selected version {selected:#06x}, which we did not offer")
+        if sh.legacy_version != TLS12:
+            raise IllegalParameter(f"{what} legacy_version must be 0x0303, got {sh.legacy_version:#06x}")
+
+    def _on_server_hello(self, sh: ServerHello, raw: bytes) -> None:
+        if isinstance(sh, HelloRetryRequest):
+            return self._on_hello_retry_request(sh, raw)
+        self._check_version(sh, "ServerHello")
+        self._check_server_hello_common(sh, "ServerHello")
+        if self._hello_retry is not None and sh.cipher_suite != self._hello_retry.cipher_suite:
+            raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's")  # §4.1.4
+        if sh.get(ExtensionType.pre_shared_key) is not None:
+            raise IllegalParameter("server selected a PSK we did not offer")
+        key_share = sh.get(ExtensionType.key_share)
+        if key_share is None:
+            raise MissingExtension("ServerHello has no key_share (and we offered no PSK)")  # §4.2.8
+        entry = ext.KeyShareServerHello.decode(key_share).server_share
+        if entry.group not in self._key_shares:
+            raise IllegalParameter(
+                f"server's key share is for {name_of(NamedGroup, entry.group)}, not offered"
+            )
+        self.suite = SUITES[CipherSuite(sh.cipher_suite)]
+        self.group = NamedGroup(entry.group)
+        shared_secret = self._key_shares[entry.group].exchange(entry.key_exchange)
+        self._transcript += raw
+        self._derive_handshake_secrets(shared_secret)
+        self.state = State.WAIT_EE
+
+    def _derive_handshake_secrets(self, shared_secret: bytes) -> None:
+        assert self.suite is not None
+        if self._handshake.has_partial():  # §5.1: a handshake message may not span a key change
+            raise UnexpectedMessage("handshake data after ServerHello in the same plaintext record")
+        ks = self._schedule = KeySchedule(self.suite.hash_name)
+        ks.set_handshake_secret(shared_secret)
+        c_hs = ks.client_handshake_traffic_secret(self._transcript)
+        s_hs = ks.server_handshake_traffic_secret(self._transcript)
+        self._keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", c_hs)
+        self._keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", s_hs)
+        self._client_hs_secret, self._server_hs_secret = c_hs, s_hs
+        self._read = RecordProtection(self.suite, s_hs)
+
+    def _on_hello_retry_request(self, hrr: HelloRetryRequest, raw: bytes) -> None:
+        if self._hello_retry is not None:
+            raise UnexpectedMessage("a second HelloRetryRequest")  # §4.1.4
+        self._check_version(hrr, "HelloRetryRequest")
+        self._check_server_hello_common(hrr, "HelloRetryRequest")
+        key_share = hrr.get(ExtensionType.key_share)
+        if key_share is None and hrr.get(ExtensionType.cookie) is None:
+            raise IllegalParameter("HelloRetryRequest would not change the ClientHello")  # §4.1.4
+        if key_share is not None:
+            group = ext.KeyShareHelloRetryRequest.decode(key_share).selected_group
+            if group not in self.config.groups:
+                raise IllegalParameter(
+                    f"HelloRetryRequest asks for {name_of(NamedGroup, group)}, not offered"
+                )
+            if group in self._key_shares:  # §4.2.8
+                raise IllegalParameter(
+                    f"HelloRetryRequest asks for {name_of(NamedGroup, group)}, already sent"
+                )
+            groups = [group]
+        else:
+            groups = list(self._key_shares)
+        hash_name = SUITES[CipherSuite(hrr.cipher_suite)].hash_name
+        # §4.4.1: the first ClientHello is replaced by a synthetic message_hash message.
+        self._transcript = hrr_message_hash(self._transcript, hash_name) + raw
+        self._hello_retry = hrr
+        if self._session_id and self.config.middlebox_compatibility:
+            self._send_change_cipher_spec()  # Appendix D.4: before the second flight
+        self._send_client_hello(groups)
+
+    # --------------------------------------------------------------- server flight (§4.3, §4.4)
+
+    def _on_encrypted_extensions(self, ee: EncryptedExtensions, raw: bytes) -> None:
+        assert self._client_hello is not None
+        _check_extensions(ee.extensions, "EncryptedExtensions", sent=self._client_hello.extensions)
+        alpn = ee.get(ExtensionType.application_layer_protocol_negotiation)
+        if alpn is not None:
+            protocols = ext.ALPN.decode(alpn).protocol_name_list
+            if len(protocols) != 1 or protocols[0].decode("latin-1") not in self.config.alpn_protocols:
+                raise IllegalParameter(
+                    f"server chose ALPN {protocols!r}, which we did not offer"
+                )  # RFC 7301 §3.1
+            self.alpn_protocol = protocols[0].decode("latin-1")
+        self._transcript += raw
+        self.state = State.WAIT_CERT_CR
+
+    def _on_certificate_request(self, cr: CertificateRequest, raw: bytes) -> None:
+        if cr.certificate_request_context:
+            raise IllegalParameter("certificate_request_context must be empty in the handshake")  # §4.3.2
+        if cr.get(ExtensionType.signature_algorithms) is None:
+            raise MissingExtension("CertificateRequest lacks signature_algorithms")  # §4.3.2
+        self._certificate_request = cr
+        self._transcript += raw
+        self.state = State.WAIT_CERT
+
+    def _on_certificate(self, cert: Certificate, raw: bytes) -> None:
+        if cert.certificate_request_context:
+            raise IllegalParameter("server Certificate must have an empty certificate_request_context")
+        if not cert.certificate_list:
+            raise DecodeError("server sent an empty Certificate message")  # §4.4.2.4
+        chain = [entry.cert_data for entry in cert.certificate_list]
+        c = self.config
+        if c.verify_chain:
+            name = c.server_name if c.check_hostname else None
+            self.peer_certificates = verify_server_chain(
+                chain, name, trust_roots=c.trust_roots, cafile=c.cafile, now=c.now
+            )
+        else:
+            self.peer_certificates = [_load_certificate(der) for der in chain]
+        self._transcript += raw
+        self.state = State.WAIT_CV
+
+    def _on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
+        assert self.suite is not None
+        if cv.algorithm not in self.config.signature_schemes:
+            raise IllegalParameter(
+                f"server signed with {name_of(SignatureScheme, cv.algorithm)}, not offered"
+            )
+        content = certificate_verify_content(
+            transcript_hash(self._transcript, self.suite.hash_name), server=True
+        )
+        verify_signature(self.peer_certificates[0], cv.algorithm, cv.signature, content)
+        self._transcript += raw
+        self.state = State.WAIT_FINISHED
+
+    def _on_finished(self, fin: Finished, raw: bytes) -> None:
+        assert self.suite is not None and self._schedule is not None
+        hash_name = self.suite.hash_name
+        if len(fin.verify_data) != self.suite.hash_len:
+            raise DecodeError(f"Finished is {len(fin.verify_data)} bytes, expected {self.suite.hash_len}")
+        expected = finished_verify_data(
+            self._server_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
+        )
+        if not hmac.compare_digest(expected, fin.verify_data):
+            raise DecryptError("server Finished does not verify: the handshake was tampered with")  # §4.4.4
+        self._transcript += raw
+        self._derive_application_secrets()
+        self._send_client_flight()
+        self.state = State.CONNECTED
+        assert self.group is not None
+        self.events.append(
+            HandshakeComplete(
+                CipherSuite(self.suite.code),
+                self.group,
+                self.alpn_protocol,
+                self.peer_certificates,
+                self._hello_retry is not None,
+            )
+        )
+
+    def _derive_application_secrets(self) -> None:
+        assert self.suite is not None and self._schedule is not None
+        if self._handshake.has_partial():
+            raise UnexpectedMessage("handshake message spans the key change after Finished")  # §5.1
+        ks = self._schedule
+        ks.set_master_secret()
+        self._client_app_secret = ks.client_application_traffic_secret_0(self._transcript)
+        self._server_app_secret = ks.server_application_traffic_secret_0(self._transcript)
+        self.exporter_master_secret = ks.exporter_master_secret(self._transcript)
+        self._keylog("CLIENT_TRAFFIC_SECRET_0", self._client_app_secret)
+        self._keylog("SERVER_TRAFFIC_SECRET_0", self._server_app_secret)
+        self._keylog("EXPORTER_SECRET", self.exporter_master_secret)
+        self._read = RecordProtection(self.suite, self._server_app_secret)
+
+    def _send_client_flight(self) -> None:
+        """Our second flight: [CCS] [Certificate] Finished, under the handshake keys (§4.4)."""
+        assert self.suite is not None and self._schedule is not None and self._client_hello is not None
+        if self._session_id and self.config.middlebox_compatibility and not self._sent_ccs:
+            self._send_change_cipher_spec()
+        self._write = RecordProtection(self.suite, self._client_hs_secret)
+        if self._certificate_request is not None:
+            # No client certificate configured: an empty Certificate (§4.4.2.4 lets the server decide).
+            self._send_handshake(Certificate(self._certificate_request.certificate_request_context, []))
+        hash_name = self.suite.hash_name
+        verify_data = finished_verify_data(
+            self._client_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
+        )
+        self._send_handshake(Finished(verify_data))
+        self.resumption_master_secret = self._schedule.resumption_master_secret(self._transcript)
+        self._write = RecordProtection(self.suite, self._client_app_secret)
+
+    # --------------------------------------------------------------- after the handshake (§4.6)
+
+    def _on_new_session_ticket(self, nst: NewSessionTicket, raw: bytes) -> None:
+        assert self.suite is not None
+        if nst.ticket_lifetime > 604800:
+            raise IllegalParameter(f"ticket_lifetime {nst.ticket_lifetime} exceeds 7 days")  # §4.6.1
+        early = nst.get(ExtensionType.early_data)
+        max_early = ext.EarlyDataIndication.decode(early).max_early_data_size if early is not None else 0
+        ticket = Ticket(
+            ticket=nst.ticket,
+            lifetime=nst.ticket_lifetime,
+            age_add=nst.ticket_age_add,
+            nonce=nst.ticket_nonce,
+            psk=resumption_psk(self.resumption_master_secret, nst.ticket_nonce, self.suite.hash_name),
+            cipher_suite=CipherSuite(self.suite.code),
+            max_early_data_size=max_early or 0,
+            received_at=time.time(),
+            server_name=self.config.server_name,
+        )
+        self.tickets.append(ticket)
+        self.events.append(NewTicket(ticket))
+
+    def _on_key_update(self, ku: KeyUpdate, raw: bytes) -> None:
+        assert self.suite is not None
+        if self._handshake.has_partial():
+            raise UnexpectedMessage("handshake message spans a KeyUpdate")  # §5.1
+        self._server_app_secret = next_traffic_secret(self._server_app_secret, self.suite.hash_name)
+        self._read_generation += 1
+        self._keylog(f"SERVER_TRAFFIC_SECRET_{self._read_generation}", self._server_app_secret)
+        self._read = RecordProtection(self.suite, self._server_app_secret)
+        self.events.append(KeyUpdated("read", self._read_generation))
+        if ku.request_update == KeyUpdateRequest.update_requested:
+            self._send_handshake(KeyUpdate(KeyUpdateRequest.update_not_requested))
+            self._update_write_keys()
+
+    def _update_write_keys(self) -> None:
+        assert self.suite is not None
+        self._client_app_secret = next_traffic_secret(self._client_app_secret, self.suite.hash_name)
+        self._write_generation += 1
+        self._keylog(f"CLIENT_TRAFFIC_SECRET_{self._write_generation}", self._client_app_secret)
+        self._write = RecordProtection(self.suite, self._client_app_secret)
+        self.events.append(KeyUpdated("write", self._write_generation))
+
+    # --------------------------------------------------------------- sending
+
+    def _send_handshake(self, msg: object) -> None:
+        raw = msg.encode()  # type: ignore[attr-defined]
+        if not isinstance(msg, KeyUpdate):
+            self._transcript += raw
+        assert self._write is not None
+        self._out += self._write.encrypt(ContentType.handshake, raw)
+
+    def _send_change_cipher_spec(self) -> None:
+        self._out += plaintext_record(ContentType.change_cipher_spec, b"\x01")
+        self._sent_ccs = True
+
+    def _send_alert(self, description: AlertDescription) -> None:
+        level = 1 if description in (AlertDescription.close_notify, AlertDescription.user_canceled) else 2
+        payload = bytes([level, description])
+        if self._write is not None:
+            self._out += self._write.encrypt(ContentType.alert, payload)
+        else:
+            self._out += plaintext_record(ContentType.alert, payload)
+
+    def _fail(self, alert: AlertDescription) -> None:
+        """Queue a fatal alert and close (RFC 8446 §6.2)."""
+        if self.state is not State.CLOSED:
+            try:
+                self._send_alert(alert)
+            except TLSError:
+                pass
+            self.state = State.CLOSED
+
+    def _keylog(self, label: str, secret: bytes) -> None:
+        if self.config.keylog is not None:
+            self.config.keylog(label, self.client_random, secret)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _check_extensions(received: list[ext.Extension], what: str, *, sent: list[ext.Extension]) -> None:
+    """RFC 8446 §4.2: only extensions we asked for, and only where the RFC allows them."""
+    offered = {e.type for e in sent}
+    for e in received:
+        if e.type == ExtensionType.cookie and what == "HelloRetryRequest":
+            continue  # the one extension a server may send unasked
+        if e.type not in offered:
+            raise UnsupportedExtension(
+                f"{what} has a {name_of(ExtensionType, e.type)} extension we did not offer"
+            )
+        if e.type not in ALLOWED_IN[what]:
+            raise IllegalParameter(f"{name_of(ExtensionType, e.type)} extension is not allowed in {what}")
+
+
+def _load_certificate(der: bytes) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise BadCertificate(f"could not parse the server certificate: {exc}") from exc
+
+
+def _is_ip_literal(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+__all__ = [
+    "ApplicationData",
+    "ClientConfig",
+    "ClientConnection",
+    "ConnectionClosed",
+    "Event",
+    "HandshakeComplete",
+    "HandshakeFailure",
+    "KeyUpdated",
+    "NewTicket",
+    "State",
+    "Ticket",
+]
