@@ -22,7 +22,9 @@ with ``openssl genpkey -algorithm RSA-PSS`` and keep openssl's PKCS#8 PEM
 cryptography as a template signed by the key itself, then re-signed by
 ``openssl x509 -force_pubkey <pss key> -CA <issuer>`` so that its SPKI says
 RSASSA-PSS. An rsa-pss *issuer* signs with RSASSA-PSS padding. Without the
-``openssl`` command these raise ``RuntimeError`` saying so.
+``openssl`` command these raise ``RuntimeError`` saying so. Limitation: openssl
+3.0 checks the template's validity dates, so an rsa-pss certificate must be
+valid now (use another key kind for expired or future certificates).
 """
 
 from __future__ import annotations
@@ -201,6 +203,10 @@ def issue(
     ):
         builder = builder.add_extension(extension, critical)
     if pkcs8 is not None:  # rsa-pss subject: openssl writes the final certificate
+        if not start <= _now() <= end:
+            raise ValueError(
+                "rsa-pss certificates must be valid now (openssl x509 checks the template's dates)"
+            )
         # the template is self-signed; openssl sets the real issuer name
         cert = _openssl_pss_certificate(
             builder.issuer_name(subject), key, pkcs8, None if self_signed else issuer
