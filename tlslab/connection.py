@@ -1,0 +1,329 @@
+"""The socket driver: moves bytes between a TCP socket and the sans-I/O client.
+
+Shaped like Python's ``ssl`` so that code written for it works by swapping
+one name::
+
+    import tlslab
+    with tlslab.connect("example.com") as tls:
+        print(tls.version(), tls.cipher())
+        tls.sendall(b"GET / HTTP/1.1\\r\\nHost: example.com\\r\\nConnection: close\\r\\n\\r\\n")
+        print(tls.recv(4096))
+
+Every read has a timeout (``TLSTimeout``); a peer that closes the TCP
+connection without close_notify gets ``ConnectionClosed`` (the data may have
+been truncated by an attacker, RFC 8446 §6.1). All the protocol lives in
+``client.py``; this module only does I/O.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from .client import (
+    DEFAULT_CIPHER_SUITES,
+    DEFAULT_GROUPS,
+    ApplicationData,
+    ClientConfig,
+    ClientConnection,
+    ConnectionClosed,
+    Ticket,
+)
+from .constants import CipherSuite, NamedGroup
+from .errors import ConnectionClosed as ConnectionClosedError
+from .errors import TLSError, TLSTimeout
+from .keylog import KeyLog, KeyLogCallback
+from .suites import suite_by_name
+
+RECV_SIZE = 1 << 17
+
+
+def connect(
+    host: str,
+    port: int = 443,
+    *,
+    server_hostname: str | None = None,
+    cafile: str | None = None,
+    alpn_protocols: Iterable[str] | None = None,
+    groups: Iterable[str | int] | None = None,
+    cipher_suites: Iterable[str | int] | None = None,
+    keylog: str | os.PathLike[str] | KeyLogCallback | None = None,
+    timeout: float = 10.0,
+    **options: Any,
+) -> TLSSocket:
+    """Open a TCP connection to ``host:port`` and complete a TLS 1.3 handshake.
+
+    ``options`` go to ``ClientConfig`` (e.g. ``verify_chain=False``, loudly).
+    """
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        return wrap_socket(
+            sock,
+            server_hostname=server_hostname or host,
+            cafile=cafile,
+            alpn_protocols=alpn_protocols,
+            groups=groups,
+            cipher_suites=cipher_suites,
+            keylog=keylog,
+            timeout=timeout,
+            **options,
+        )
+    except BaseException:
+        sock.close()
+        raise
+
+
+def wrap_socket(
+    sock: socket.socket,
+    *,
+    server_hostname: str | None,
+    cafile: str | None = None,
+    alpn_protocols: Iterable[str] | None = None,
+    groups: Iterable[str | int] | None = None,
+    cipher_suites: Iterable[str | int] | None = None,
+    keylog: str | os.PathLike[str] | KeyLogCallback | None = None,
+    timeout: float | None = 10.0,
+    **options: Any,
+) -> TLSSocket:
+    """Run a TLS 1.3 handshake over a connected socket and return the secured connection."""
+    config = ClientConfig(
+        server_name=server_hostname,
+        cafile=cafile,
+        alpn_protocols=tuple(alpn_protocols or ()),
+        groups=parse_groups(groups) if groups else DEFAULT_GROUPS,
+        cipher_suites=parse_cipher_suites(cipher_suites) if cipher_suites else DEFAULT_CIPHER_SUITES,
+        keylog=KeyLog(keylog) if isinstance(keylog, (str, os.PathLike)) else keylog,
+        **options,
+    )
+    tls = TLSSocket(sock, ClientConnection(config), timeout)
+    tls.do_handshake()
+    return tls
+
+
+def parse_groups(names: Iterable[str | int]) -> tuple[NamedGroup, ...]:
+    """Group names as IANA spells them (``x25519``, ``secp256r1``, ...) or code points."""
+    out = []
+    for name in names:
+        if isinstance(name, int):
+            out.append(NamedGroup(name))
+        elif name in NamedGroup.__members__:
+            out.append(NamedGroup[name])
+        else:
+            raise ValueError(f"unknown group {name!r} (choose from {', '.join(NamedGroup.__members__)})")
+    return tuple(out)
+
+
+def parse_cipher_suites(names: Iterable[str | int]) -> tuple[CipherSuite, ...]:
+    """Suite names as IANA spells them (``TLS_AES_128_GCM_SHA256``, ...) or code points."""
+    return tuple(CipherSuite(n) if isinstance(n, int) else CipherSuite(suite_by_name(n).code) for n in names)
+
+
+class TLSSocket:
+    """A TLS 1.3 connection over a socket, with the methods of ``ssl.SSLSocket`` one expects."""
+
+    def __init__(self, sock: socket.socket, connection: ClientConnection, timeout: float | None) -> None:
+        self.sock = sock
+        self.connection = connection
+        self.timeout = timeout
+        sock.settimeout(timeout)
+        self._plaintext = bytearray()
+        self._eof = False
+        self._closed = False
+
+    # ------------------------------------------------------------------ I/O
+
+    def _flush(self) -> None:
+        data = self.connection.data_to_send()
+        if data:
+            try:
+                self.sock.sendall(data)
+            except TimeoutError as exc:
+                raise TLSTimeout(f"could not send within {self.timeout} s") from exc
+            except OSError as exc:
+                raise ConnectionClosedError(f"connection lost while sending: {exc}") from exc
+
+    def _read_more(self) -> None:
+        """One read from the socket, fed to the client; its answers sent at once."""
+        try:
+            data = self.sock.recv(RECV_SIZE)
+        except TimeoutError as exc:
+            raise TLSTimeout(f"no answer from the peer within {self.timeout} s") from exc
+        except OSError as exc:
+            raise ConnectionClosedError(f"connection lost: {exc}") from exc
+        if not data:
+            if self.connection.handshake_complete:
+                raise ConnectionClosedError(
+                    "peer closed the connection without close_notify: the data may be truncated"
+                )
+            raise ConnectionClosedError("peer closed the connection during the handshake")
+        try:
+            events = self.connection.receive_data(data)
+        except TLSError:
+            self._send_alert_quietly()
+            raise
+        self._flush()
+        for event in events:
+            if isinstance(event, ApplicationData):
+                self._plaintext += event.data
+            elif isinstance(event, ConnectionClosed):
+                self._eof = True
+
+    def _send_alert_quietly(self) -> None:
+        """Best effort: tell the peer which alert ended the connection (RFC 8446 §6.2)."""
+        try:
+            self.sock.sendall(self.connection.data_to_send())
+        except OSError:
+            pass
+        self.sock.close()
+        self._closed = True
+
+    def do_handshake(self) -> None:
+        self._flush()
+        while not self.connection.handshake_complete:
+            self._read_more()
+
+    def recv(self, bufsize: int = 16384) -> bytes:
+        """Up to ``bufsize`` bytes of application data; ``b""`` once the peer sent close_notify."""
+        while not self._plaintext and not self._eof:
+            self._read_more()
+        out = bytes(self._plaintext[:bufsize])
+        del self._plaintext[:bufsize]
+        return out
+
+    def read(self, n: int = 16384) -> bytes:
+        return self.recv(n)
+
+    def recv_all(self) -> bytes:
+        """Everything until the peer's close_notify."""
+        chunks = []
+        while chunk := self.recv(RECV_SIZE):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def sendall(self, data: bytes) -> None:
+        self.connection.send_application_data(bytes(data))
+        self._flush()
+
+    def send(self, data: bytes) -> int:
+        self.sendall(data)
+        return len(data)
+
+    write = send
+
+    def key_update(self, request_peer_update: bool = True) -> None:
+        """Move our send keys on, and ask the peer to do the same (RFC 8446 §4.6.3)."""
+        self.connection.key_update(request_peer_update)
+        self._flush()
+
+    def close(self) -> None:
+        """Send close_notify and close the socket."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.connection.close()
+            self.sock.sendall(self.connection.data_to_send())
+        except (OSError, TLSError):
+            pass
+        finally:
+            self.sock.close()
+
+    unwrap = close
+
+    def __enter__(self) -> TLSSocket:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ what was negotiated
+
+    def version(self) -> str:
+        return "TLSv1.3"
+
+    def cipher(self) -> tuple[str, str, int]:
+        """``(name, "TLSv1.3", secret bits)``, like ``ssl.SSLSocket.cipher()``."""
+        suite = self.connection.suite
+        assert suite is not None
+        return suite.name, "TLSv1.3", suite.key_len * 8
+
+    def group(self) -> str:
+        assert self.connection.group is not None
+        return self.connection.group.name
+
+    def selected_alpn_protocol(self) -> str | None:
+        return self.connection.alpn_protocol
+
+    @property
+    def peer_certificates(self) -> list[x509.Certificate]:
+        return self.connection.peer_certificates
+
+    @property
+    def tickets(self) -> list[Ticket]:
+        return self.connection.tickets
+
+    @property
+    def server_hostname(self) -> str | None:
+        return self.connection.config.server_name
+
+    def getpeercert(self, binary_form: bool = False) -> dict[str, Any] | bytes | None:
+        """The server's certificate: DER bytes, or a dict shaped like ``ssl``'s."""
+        if not self.peer_certificates:
+            return None
+        cert = self.peer_certificates[0]
+        if binary_form:
+            return cert.public_bytes(Encoding.DER)
+        return certificate_dict(cert)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+
+def _name_tuple(name: x509.Name) -> tuple[tuple[tuple[str, str], ...], ...]:
+    names = {v: k for k, v in vars(NameOID).items() if isinstance(v, x509.ObjectIdentifier)}
+    ssl_names = {
+        "COMMON_NAME": "commonName",
+        "COUNTRY_NAME": "countryName",
+        "ORGANIZATION_NAME": "organizationName",
+        "ORGANIZATIONAL_UNIT_NAME": "organizationalUnitName",
+        "LOCALITY_NAME": "localityName",
+        "STATE_OR_PROVINCE_NAME": "stateOrProvinceName",
+        "EMAIL_ADDRESS": "emailAddress",
+        "SERIAL_NUMBER": "serialNumber",
+    }
+    return tuple(
+        tuple((ssl_names.get(names.get(a.oid, ""), a.oid.dotted_string), str(a.value)) for a in rdn)
+        for rdn in name.rdns
+    )
+
+
+def _ssl_time(when: datetime) -> str:
+    """OpenSSL's time format, as ``ssl`` prints it: ``'Feb  5 12:00:00 2027 GMT'``."""
+    return f"{when:%b} {when.day:2d} {when:%H:%M:%S %Y} GMT"
+
+
+def certificate_dict(cert: x509.Certificate) -> dict[str, Any]:
+    """``ssl.SSLSocket.getpeercert()``'s dict for a cryptography certificate."""
+    out: dict[str, Any] = {
+        "subject": _name_tuple(cert.subject),
+        "issuer": _name_tuple(cert.issuer),
+        "version": cert.version.value + 1,
+        "serialNumber": f"{cert.serial_number:X}",
+        "notBefore": _ssl_time(cert.not_valid_before_utc),
+        "notAfter": _ssl_time(cert.not_valid_after_utc),
+    }
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return out
+    entries: list[tuple[str, str]] = [("DNS", n) for n in san.get_values_for_type(x509.DNSName)]
+    entries += [("IP Address", str(ip)) for ip in san.get_values_for_type(x509.IPAddress)]
+    out["subjectAltName"] = tuple(entries)
+    return out
