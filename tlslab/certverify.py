@@ -51,12 +51,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import warnings
 from collections.abc import Sequence
 from functools import cache
 
 import certifi
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from .errors import BadCertificate, CertificateExpired, DecodeError, UnknownCA, UnsupportedCertificate
@@ -74,7 +76,9 @@ def load_trust_roots(cafile: str | None = None) -> list[x509.Certificate]:
 
 @cache
 def _load_bundle(path: str) -> tuple[x509.Certificate, ...]:
-    with open(path, "rb") as f:
+    with open(path, "rb") as f, warnings.catch_warnings():
+        # certifi still ships a root with a non-positive serial; cryptography warns about it.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         return tuple(x509.load_pem_x509_certificates(f.read()))
 
 
