@@ -103,6 +103,21 @@ class OpenSSLServer:
         self.process.stdin.write(text.encode() + b"\n")
         self.process.stdin.flush()
 
+    def key_update(self, requested: bool = False, timeout: float = 5.0) -> None:
+        """Make s_server send KeyUpdate (``K``: update_requested, ``k``: not), and wait until it has.
+
+        s_server reads stdin in chunks and only recognises ``k``/``K`` at the start of a chunk,
+        discarding the rest; a line written right behind it would be lost. So we wait for the
+        ``SSL_do_handshake -> 1`` it prints after sending the KeyUpdate before writing more.
+        """
+        done = self.output().count("SSL_do_handshake -> ")
+        self.send_line("K" if requested else "k")
+        deadline = time.monotonic() + timeout
+        while self.output().count("SSL_do_handshake -> ") <= done:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"s_server did not send KeyUpdate; output:\n{self.output()}")
+            time.sleep(0.02)
+
     def output(self) -> str:
         """Everything s_server wrote to stdout and stderr so far."""
         return self.stdout_path.read_text(errors="replace")
@@ -142,6 +157,11 @@ def _kill(process: subprocess.Popen) -> None:
             except OSError:
                 pass
     process.wait(timeout=5)
+
+
+def _unbuffered() -> list[str]:
+    """``stdbuf -oL`` where available: s_server's printf output reaches its file line by line."""
+    return ["stdbuf", "-oL"] if shutil.which("stdbuf") else []
 
 
 def _s_server_args(
@@ -212,7 +232,7 @@ def openssl_server(
     stdout_path = tmpdir / f"s_server-{port}.out"
     with open(stdout_path, "wb") as out:
         process = subprocess.Popen(
-            ["timeout", str(PEER_LIFETIME), *args],
+            ["timeout", str(PEER_LIFETIME), *_unbuffered(), *args],
             stdin=subprocess.PIPE,  # s_server quits at EOF on stdin, so keep a pipe open
             stdout=out,
             stderr=subprocess.STDOUT,
