@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from peers import python_ssl_server, require_tool
 
 from tlslab.constants import CipherSuite
 from tlslab.errors import InternalError
@@ -163,6 +166,29 @@ def test_exporter_agrees_with_tlslite() -> None:
         cryptomath.HKDF_expand_label(derived, b"exporter", hashlib.sha256().digest(), 20, "sha256")
     )
     assert exporter(ems, b"EXPORTER-test", b"", 20) == theirs
+
+
+@pytest.mark.parametrize(
+    ("suite", "hash_name"), [("TLS_AES_128_GCM_SHA256", "sha256"), ("TLS_AES_256_GCM_SHA384", "sha384")]
+)
+def test_exporter_agrees_with_openssl(pki, tmp_path: Path, suite: str, hash_name: str) -> None:
+    """openssl s_client -keymatexport prints TLS-Exporter(label, "", L); its key log has EXPORTER_SECRET."""
+    openssl = require_tool("openssl")
+    leaf = next(iter(pki.leaves.values()))
+    keylog = tmp_path / "s_client.keys"
+    with python_ssl_server(tmp_path, cert=leaf.cert, key=leaf.key, chain=leaf.chain) as server:
+        args = [openssl, "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3", "-ciphersuites", suite,
+                "-keylogfile", str(keylog), "-keymatexport", "EXPORTER-tlslab", "-keymatexportlen", "40"]  # fmt: skip
+        done = subprocess.run(args, input=b"GET / HTTP/1.0\r\n\r\n", capture_output=True, timeout=30)
+    material = re.search(rb"Keying material: ([0-9A-Fa-f]+)", done.stdout)
+    assert material, done.stdout.decode(errors="replace")[-2000:]
+    secrets = [
+        line.split() for line in keylog.read_text().splitlines() if line.startswith("EXPORTER_SECRET ")
+    ]
+    assert len(secrets) == 1
+    ems = bytes.fromhex(secrets[0][2])
+    assert len(ems) == {"sha256": 32, "sha384": 48}[hash_name]
+    assert exporter(ems, b"EXPORTER-tlslab", b"", 40, hash_name).hex() == material.group(1).decode().lower()
 
 
 # ---------------------------------------------------------------- RFC 8448: the HKDF steps as printed
