@@ -17,9 +17,7 @@ MAX_PLAINTEXT = 1 << 14  # §5.1: TLSPlaintext.length <= 2^14
 MAX_CIPHERTEXT = (1 << 14) + 256  # §5.2: TLSCiphertext.length <= 2^14 + 256
 
 # §4.1.3: a ServerHello with this random is a HelloRetryRequest (SHA-256 of "HelloRetryRequest").
-HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
-    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
-)
+HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 # §4.1.3: the last 8 bytes of ServerHello.random when a TLS 1.3 server negotiates an older version.
 DOWNGRADE_TLS12 = bytes.fromhex("444f574e47524401")  # "DOWNGRD" 01
 DOWNGRADE_TLS11 = bytes.fromhex("444f574e47524400")  # "DOWNGRD" 00

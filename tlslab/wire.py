@@ -72,7 +72,9 @@ class Reader:
             raise DecodeError(f"{self.what}: vector length {n} outside <{min_len}..{limit}>")
         return self.take(n)
 
-    def sub(self, length_size: int, min_len: int = 0, max_len: int | None = None, what: str | None = None) -> Reader:
+    def sub(
+        self, length_size: int, min_len: int = 0, max_len: int | None = None, what: str | None = None
+    ) -> Reader:
         """A Reader over a length-prefixed vector, for lists of structures."""
         return Reader(self.vector(length_size, min_len, max_len), what or self.what)
 
