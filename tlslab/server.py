@@ -1,0 +1,756 @@
+"""The TLS 1.3 server, sans-I/O (RFC 8446 Appendix A.2, §4), built from the client's parts.
+
+Same shape as ``client.py``: bytes in through ``receive_data()``, bytes out of
+``data_to_send()``, events out of ``receive_data()`` (the client's event classes).
+It exists so that the course can look at the other side of a handshake, and so
+that tests have a peer that can misbehave on purpose: ``ServerConfig.tamper``
+sees every message and record before it leaves (see "Tampering" below).
+
+The states are those of RFC 8446 Appendix A.2 (without 0-RTT and client
+authentication, which come later; the transient states are set as the code
+passes through them, so a reader can follow the diagram)::
+
+                              START <-----+
+               Recv ClientHello |         | Send HelloRetryRequest
+                                v         |
+                             RECVD_CH ----+
+                                | Select parameters
+                                v
+                             NEGOTIATED
+                                | Send ServerHello
+                                | K_send = handshake
+                                | Send EncryptedExtensions
+                                | Send Certificate + CertificateVerify
+                                | Send Finished
+                                | K_send = application        (may send data from here on)
+                                | K_recv = handshake
+                                v
+                           WAIT_FLIGHT2
+                                | (no client auth: nothing to wait for)
+                                v
+                           WAIT_FINISHED
+                                | Recv Finished
+                                | K_recv = application
+                                | Send NewSessionTicket(s)
+                                v
+                            CONNECTED
+
+Negotiation, in the order ``_on_client_hello`` runs it:
+
+* version: ``supported_versions`` must offer TLS 1.3, else protocol_version (§4.2.1);
+* cipher suite: the first of ``config.cipher_suites`` the client offers, else
+  handshake_failure (§4.1.1);
+* group: the first of ``config.groups`` the client sent a key share for; else a
+  HelloRetryRequest for the first of ``config.groups`` in its supported_groups
+  (§4.1.4); else handshake_failure;
+* signature scheme: the first scheme that fits our key (``schemes_for_key``) and
+  is in the client's ``signature_algorithms`` (§4.2.3), else handshake_failure;
+* ALPN: our first protocol the client offers, else no_application_protocol (RFC 7301 §3.2).
+
+PSKs are ignored (always a full handshake): the NewSessionTicket we send carries a
+random ticket we will not recognise. A client that offers early_data has its 0-RTT
+records skipped (§4.2.10), up to ``MAX_SKIPPED_EARLY_DATA`` bytes.
+
+Tampering. ``ServerConfig.tamper(stage, data) -> data`` is called with:
+
+* ``"hello_retry_request"``, ``"server_hello"``, ``"encrypted_extensions"``,
+  ``"certificate"``, ``"certificate_verify"``, ``"finished"``,
+  ``"new_session_ticket"``, ``"key_update"``: the whole handshake message
+  (header included) before it is encrypted. What it returns is sent *and* goes
+  into our transcript: the server is a consistent liar, not a man in the middle.
+* ``"record"``: every record as it goes on the wire (plaintext or protected).
+  Our transcript and keys do not see the change: this is the man in the middle.
+
+``ServerConfig.extra_extensions`` appends raw extensions to a message by stage name.
+A typical driver::
+
+    conn = ServerConnection(ServerConfig(certificate_chain=[leaf], private_key=key))
+    while not conn.handshake_complete:
+        conn.receive_data(sock.recv(16384))
+        sock.sendall(conn.data_to_send())
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from . import extensions as ext
+from .client import (
+    DEFAULT_CIPHER_SUITES,
+    DEFAULT_GROUPS,
+    ApplicationData,
+    ConnectionClosed,
+    Event,
+    HandshakeComplete,
+    KeyUpdated,
+)
+from .constants import (
+    HELLO_RETRY_REQUEST_RANDOM,
+    TLS12,
+    TLS13,
+    CipherSuite,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    KeyUpdateRequest,
+    NamedGroup,
+    SignatureScheme,
+    name_of,
+)
+from .errors import (
+    AlertDescription,
+    AlertError,
+    DecodeError,
+    DecryptError,
+    HandshakeFailure,
+    IllegalParameter,
+    InternalError,
+    MissingExtension,
+    NoApplicationProtocol,
+    PeerAlert,
+    ProtocolVersion,
+    TLSError,
+    UnexpectedMessage,
+)
+from .keyexchange import SUPPORTED_GROUPS, KeyShare, generate_key_share
+from .keylog import KeyLogCallback, keylog_from_env
+from .keyschedule import (
+    KeySchedule,
+    finished_verify_data,
+    hrr_message_hash,
+    next_traffic_secret,
+    transcript_hash,
+)
+from .messages import (
+    Certificate,
+    CertificateEntry,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    Finished,
+    HandshakeBuffer,
+    HandshakeMessage,
+    HelloRetryRequest,
+    KeyUpdate,
+    NewSessionTicket,
+    ServerHello,
+    decode_handshake,
+)
+from .record import Record, RecordProtection, RecordReader, plaintext_record
+from .signatures import (
+    SUPPORTED_SIGNATURE_SCHEMES,
+    PrivateKey,
+    certificate_verify_content,
+    schemes_for_key,
+    sign,
+)
+from .suites import SUITES, Suite
+
+MAX_TICKET_LIFETIME = 604800  # §4.6.1: seven days
+MAX_SKIPPED_EARLY_DATA = 1 << 16  # bytes of rejected 0-RTT we skip before calling it an attack
+
+Tamper = Callable[[str, bytes], bytes]
+
+
+class State(Enum):
+    """RFC 8446 Appendix A.2 server states (plus CLOSED; WAIT_EOED, WAIT_CERT, WAIT_CV come later)."""
+
+    START = "START"
+    RECVD_CH = "RECVD_CH"
+    NEGOTIATED = "NEGOTIATED"
+    WAIT_FLIGHT2 = "WAIT_FLIGHT2"
+    WAIT_FINISHED = "WAIT_FINISHED"
+    CONNECTED = "CONNECTED"
+    CLOSED = "CLOSED"
+
+
+# What may arrive in each state; anything else is an unexpected_message (RFC 8446 §4, §6.2).
+EXPECT: dict[State, set[HandshakeType]] = {
+    State.START: {HandshakeType.client_hello},
+    State.WAIT_FINISHED: {HandshakeType.finished},
+    State.CONNECTED: {HandshakeType.key_update},
+}
+
+# States in which a change_cipher_spec of one byte 0x01 is dropped (§5, Appendix D.4).
+CCS_ALLOWED = {State.START, State.WAIT_FLIGHT2, State.WAIT_FINISHED}
+
+
+@dataclass
+class ServerConfig:
+    """What the server has and prefers (most preferred first).
+
+    ``random`` and ``key_share_private_keys`` (group -> private key bytes, as for
+    ``generate_key_share``) let a test replay a trace; leave them alone otherwise.
+    """
+
+    certificate_chain: list[x509.Certificate]
+    private_key: PrivateKey
+    cipher_suites: Sequence[int] = DEFAULT_CIPHER_SUITES
+    groups: Sequence[int] = DEFAULT_GROUPS
+    alpn_protocols: Sequence[str] = ()
+    signature_schemes: Sequence[int] = tuple(SUPPORTED_SIGNATURE_SCHEMES)
+    random: bytes | None = None
+    key_share_private_keys: dict[int, bytes] = field(default_factory=dict)
+    hello_retry_if_needed: bool = True
+    num_tickets: int = 1
+    ticket_lifetime: int = 7200
+    keylog: KeyLogCallback | None = None
+    tamper: Tamper | None = None
+    extra_extensions: dict[str, list[ext.Extension]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.certificate_chain:
+            raise ValueError("ServerConfig needs at least the end-entity certificate")
+        unknown = [g for g in self.groups if g not in SUPPORTED_GROUPS]
+        if unknown:  # the hybrid group is implemented on the client side only
+            raise ValueError(
+                f"the server cannot do key exchange for {[name_of(NamedGroup, g) for g in unknown]}"
+            )
+
+
+class ServerConnection:
+    """One TLS 1.3 server connection, as a state machine over bytes (RFC 8446 Appendix A.2)."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        if config.keylog is None:
+            config.keylog = keylog_from_env()
+        self.state = State.START
+        self.events: deque[Event] = deque()
+        self._out = bytearray()
+        self._records = RecordReader()
+        self._handshake = HandshakeBuffer()
+        self._transcript = b""  # the handshake messages so far (RFC 8446 §4.4.1)
+        self._read: RecordProtection | None = None
+        self._write: RecordProtection | None = None
+        self._schedule: KeySchedule | None = None
+        self._hello_retry: HelloRetryRequest | None = None
+        self._client_hello: ClientHello | None = None
+        self._sent_ccs = False
+        self._skip_early_data = 0  # bytes of 0-RTT we may still drop (§4.2.10)
+        self._client_hs_secret = self._client_app_secret = self._server_app_secret = b""
+        self._read_generation = self._write_generation = 0
+        self.client_random = b""
+        self.server_random = config.random or os.urandom(32)
+        # Negotiated parameters, readable after the handshake.
+        self.suite: Suite | None = None
+        self.group: NamedGroup | None = None
+        self.signature_scheme: SignatureScheme | None = None
+        self.alpn_protocol: str | None = None
+        self.server_name: str | None = None
+        self.resumption_master_secret = b""
+        self.exporter_master_secret = b""
+
+    # --------------------------------------------------------------- the public interface
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self.state is State.CONNECTED
+
+    def data_to_send(self) -> bytes:
+        """Bytes the caller must write to the transport now."""
+        out, self._out = bytes(self._out), bytearray()
+        return out
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed bytes read from the transport; returns the new events (also in ``events``).
+
+        Raises:
+            AlertError: the client broke RFC 8446; the alert is queued in ``data_to_send()``.
+            PeerAlert: the client sent a fatal alert.
+        """
+        if self.state is State.CLOSED:
+            raise TLSError("connection is closed")
+        before = len(self.events)
+        try:
+            self._records.feed(data)
+            while self.state is not State.CLOSED and (record := self._records.next_record()) is not None:
+                self._on_record(record)
+        except AlertError as err:
+            self._fail(err.alert)
+            raise
+        except PeerAlert:
+            self.state = State.CLOSED
+            raise
+        except TLSError:
+            self._fail(AlertDescription.internal_error)
+            raise
+        except Exception as exc:  # a bug in tlslab must still surface as a TLSError
+            self._fail(AlertDescription.internal_error)
+            raise InternalError(f"tlslab bug while processing client data: {exc!r}") from exc
+        return list(self.events)[before:]
+
+    def next_event(self) -> Event | None:
+        return self.events.popleft() if self.events else None
+
+    def send_application_data(self, data: bytes) -> None:
+        """Encrypt ``data`` into records of at most 2^14 bytes (RFC 8446 §5.1).
+
+        Allowed once our Finished is sent (0.5-RTT data, Appendix A.2), not only when CONNECTED.
+        """
+        if self.state not in (State.WAIT_FLIGHT2, State.WAIT_FINISHED, State.CONNECTED):
+            raise TLSError(f"cannot send application data in state {self.state.value}")
+        for start in range(0, len(data), 1 << 14):
+            self._send_record(ContentType.application_data, bytes(data[start : start + (1 << 14)]))
+
+    def key_update(self, request_peer_update: bool = True) -> None:
+        """Send KeyUpdate and move our send keys on (RFC 8446 §4.6.3)."""
+        if self.state is not State.CONNECTED:
+            raise TLSError("KeyUpdate is only allowed after the handshake")
+        request = (
+            KeyUpdateRequest.update_requested
+            if request_peer_update
+            else KeyUpdateRequest.update_not_requested
+        )
+        self._send_handshake(KeyUpdate(request), "key_update")
+        self._update_write_keys()
+
+    def close(self) -> None:
+        """Send close_notify (RFC 8446 §6.1)."""
+        if self.state is not State.CLOSED:
+            self._send_alert(AlertDescription.close_notify)
+            self.state = State.CLOSED
+
+    # --------------------------------------------------------------- records (RFC 8446 §5)
+
+    def _on_record(self, record: Record) -> None:
+        if record.content_type == ContentType.change_cipher_spec:
+            return self._on_change_cipher_spec(record)
+        if self._read is None:
+            if record.content_type == ContentType.application_data:
+                raise UnexpectedMessage("encrypted record before the ClientHello was answered")
+            content_type, data = record.content_type, record.fragment
+        elif record.content_type != ContentType.application_data:
+            raise UnexpectedMessage(
+                f"plaintext {name_of(ContentType, record.content_type)} record after encryption started"
+            )
+        else:
+            decrypted = self._decrypt(record)
+            if decrypted is None:
+                return
+            content_type, data = decrypted
+        if content_type == ContentType.handshake:
+            self._handshake.feed(data)
+            while self.state is not State.CLOSED and (raw := self._handshake.pop()) is not None:
+                self._on_handshake_message(raw)
+        elif content_type == ContentType.alert:
+            self._on_alert(data)
+        elif content_type == ContentType.application_data:
+            if self.state is not State.CONNECTED:
+                raise UnexpectedMessage("application data before the client's Finished")
+            self.events.append(ApplicationData(data))
+        else:
+            raise UnexpectedMessage(f"unexpected {name_of(ContentType, content_type)} record")
+
+    def _decrypt(self, record: Record) -> tuple[int, bytes] | None:
+        """Decrypt, or skip a record of rejected 0-RTT data (§4.2.10); None when skipped."""
+        assert self._read is not None
+        seq = self._read.seq
+        try:
+            return self._read.decrypt(record)
+        except AlertError as err:
+            if err.alert != AlertDescription.bad_record_mac or self._skip_early_data < len(record.fragment):
+                raise
+            # "the server ... skips past early data": same key, same sequence number next time.
+            self._skip_early_data -= len(record.fragment)
+            self._read.seq = seq
+            return None
+
+    def _on_change_cipher_spec(self, record: Record) -> None:
+        # §5: a plaintext CCS of the single byte 0x01 may arrive between the first ClientHello
+        # and the client's Finished (middlebox compatibility, Appendix D.4); drop it.
+        if record.fragment != b"\x01":
+            raise UnexpectedMessage("change_cipher_spec record must hold the single byte 0x01")
+        if self.state not in CCS_ALLOWED or (self.state is State.START and self._hello_retry is None):
+            raise UnexpectedMessage(f"change_cipher_spec in state {self.state.value}")
+
+    def _on_alert(self, data: bytes) -> None:
+        if len(data) != 2:
+            raise DecodeError(f"an alert is 2 bytes, got {len(data)}")
+        level, description = data
+        if description == AlertDescription.close_notify:
+            self.events.append(ConnectionClosed())
+            return
+        if description == AlertDescription.user_canceled:  # §6.1: followed by close_notify
+            return
+        raise PeerAlert(description, level)
+
+    # --------------------------------------------------------------- handshake dispatch
+
+    def _on_handshake_message(self, raw: bytes) -> None:
+        msg_type = raw[0]
+        if msg_type not in EXPECT.get(self.state, set()):
+            expected = ", ".join(sorted(t.name for t in EXPECT.get(self.state, set()))) or "nothing"
+            raise UnexpectedMessage(
+                f"got {name_of(HandshakeType, msg_type)} in state {self.state.value} (expected {expected})"
+            )
+        msg = decode_handshake(raw)
+        if isinstance(msg, ClientHello):
+            self._on_client_hello(msg, raw)
+        elif isinstance(msg, Finished):
+            self._on_finished(msg, raw)
+        elif isinstance(msg, KeyUpdate):
+            self._on_key_update(msg)
+
+    # --------------------------------------------------------------- ClientHello (§4.1.2)
+
+    def _on_client_hello(self, ch: ClientHello, raw: bytes) -> None:
+        self.state = State.RECVD_CH
+        if self._handshake.has_partial():  # §5.1: our answer changes the receive keys
+            raise UnexpectedMessage("handshake data after the ClientHello in the same record")
+        self._check_client_hello(ch)
+        suite = self._select_cipher_suite(ch)
+        client_shares = self._client_key_shares(ch)
+        if self._hello_retry is not None:
+            self._check_second_client_hello(ch, suite, client_shares)
+        group = self._select_group(ch, client_shares)
+        if group not in client_shares:
+            return self._send_hello_retry_request(ch, raw, suite, group)
+        self.signature_scheme = self._select_signature_scheme(ch)
+        self.alpn_protocol = self._select_alpn(ch)
+        sni = ch.get(ExtensionType.server_name)
+        if sni is not None:
+            self.server_name = ext.ServerNameList.decode(sni).host_names[0].decode("ascii", "replace")
+        if ch.get(ExtensionType.early_data) is not None and self._hello_retry is None:
+            self._skip_early_data = MAX_SKIPPED_EARLY_DATA  # §4.2.10: we reject 0-RTT, so skip it
+        self.suite, self.group, self._client_hello = SUITES[CipherSuite(suite)], NamedGroup(group), ch
+        self.client_random = ch.random
+        self._transcript += raw
+        self.state = State.NEGOTIATED
+        self._send_server_flight(ch, client_shares[group])
+
+    def _check_client_hello(self, ch: ClientHello) -> None:
+        """The rules every TLS 1.3 ClientHello must follow (§4.1.2, §4.2.1, §9.2)."""
+        versions = ch.get(ExtensionType.supported_versions)
+        if versions is None:
+            # Non-feature: tlslab speaks only TLS 1.3, and a ClientHello without supported_versions
+            # negotiates TLS 1.2 or older (§4.2.1). RFC 5246 App. E.1: protocol_version.
+            raise ProtocolVersion(
+                f"ClientHello offers only {ch.legacy_version:#06x}; tlslab speaks only TLS 1.3"
+            )
+        if TLS13 not in ext.SupportedVersionsClientHello.decode(versions).versions:
+            raise ProtocolVersion("ClientHello's supported_versions does not offer TLS 1.3")  # §4.2.1
+        if ch.legacy_compression_methods != b"\x00":
+            # §4.1.2: "any other value ... MUST abort the handshake with an illegal_parameter alert".
+            raise IllegalParameter("ClientHello legacy_compression_methods must be the single byte 0")
+        has_psk = ch.get(ExtensionType.pre_shared_key) is not None
+        groups, shares = ch.get(ExtensionType.supported_groups), ch.get(ExtensionType.key_share)
+        if (groups is None) != (shares is None):  # §9.2: one requires the other
+            missing = "key_share" if shares is None else "supported_groups"
+            raise MissingExtension(f"ClientHello has no {missing} (RFC 8446 §9.2)")
+        if ch.get(ExtensionType.signature_algorithms) is None or groups is None:
+            # §9.2: without pre_shared_key both are mandatory. With one, we still need them: we do no PSK.
+            what = "signature_algorithms" if groups is not None else "supported_groups and key_share"
+            if not has_psk:
+                raise MissingExtension(f"ClientHello has no {what} (RFC 8446 §9.2)")
+            raise HandshakeFailure(f"ClientHello offers a PSK without {what}; tlslab does no resumption")
+
+    def _select_cipher_suite(self, ch: ClientHello) -> int:
+        for suite in self.config.cipher_suites:  # our preference (§4.1.1)
+            if suite in ch.cipher_suites:
+                return suite
+        raise HandshakeFailure("no cipher suite in common")
+
+    def _client_key_shares(self, ch: ClientHello) -> dict[int, bytes]:
+        """The client's key shares by group; each must be for a group it supports (§4.2.8)."""
+        supported = ext.SupportedGroups.decode(ch.get(ExtensionType.supported_groups) or b"").named_group_list
+        shares = ext.KeyShareClientHello.decode(ch.get(ExtensionType.key_share) or b"").client_shares
+        for entry in shares:
+            if entry.group not in supported:
+                raise IllegalParameter(
+                    f"ClientHello has a key share for {name_of(NamedGroup, entry.group)}, "
+                    "which its supported_groups does not list (RFC 8446 §4.2.8)"
+                )
+        return {entry.group: entry.key_exchange for entry in shares}
+
+    def _select_group(self, ch: ClientHello, client_shares: dict[int, bytes]) -> int:
+        """Our favourite group the client sent a share for; else our favourite it supports (HRR)."""
+        for group in self.config.groups:
+            if group in client_shares:
+                return group
+        supported = ext.SupportedGroups.decode(ch.get(ExtensionType.supported_groups) or b"").named_group_list
+        for group in self.config.groups:
+            if group in supported:
+                if not self.config.hello_retry_if_needed:
+                    raise HandshakeFailure(
+                        "no key share for a group we support, and HelloRetryRequest is off"
+                    )
+                return group
+        raise HandshakeFailure("no (EC)DHE group in common")
+
+    def _select_signature_scheme(self, ch: ClientHello) -> SignatureScheme:
+        offered = ext.SignatureAlgorithms.decode(ch.get(ExtensionType.signature_algorithms) or b"")
+        fitting = schemes_for_key(self.config.certificate_chain[0])
+        for scheme in self.config.signature_schemes:
+            if scheme in fitting and scheme in offered.supported_signature_algorithms:
+                return SignatureScheme(scheme)
+        raise HandshakeFailure("no signature scheme that fits our certificate's key in signature_algorithms")
+
+    def _select_alpn(self, ch: ClientHello) -> str | None:
+        offered_ext = ch.get(ExtensionType.application_layer_protocol_negotiation)
+        if offered_ext is None or not self.config.alpn_protocols:
+            return None
+        offered = ext.ALPN.decode(offered_ext).protocol_name_list
+        for protocol in self.config.alpn_protocols:
+            if protocol.encode() in offered:
+                return protocol
+        raise NoApplicationProtocol(f"client offers ALPN {offered!r}, none of ours")  # RFC 7301 §3.2
+
+    # --------------------------------------------------------------- HelloRetryRequest (§4.1.4)
+
+    def _send_hello_retry_request(self, ch: ClientHello, raw: bytes, suite: int, group: int) -> None:
+        if self._hello_retry is not None:
+            # §4.1.4: a ClientHello answering our HRR must carry the share we asked for.
+            raise IllegalParameter(
+                f"second ClientHello has no key share for {name_of(NamedGroup, group)}, which we asked for"
+            )
+        hrr = HelloRetryRequest(
+            random=HELLO_RETRY_REQUEST_RANDOM,
+            legacy_session_id_echo=ch.legacy_session_id,
+            cipher_suite=suite,
+            extensions=[
+                ext.Extension(
+                    ExtensionType.supported_versions, ext.SupportedVersionsServerHello(TLS13).encode()
+                ),
+                ext.Extension(ExtensionType.key_share, ext.KeyShareHelloRetryRequest(group).encode()),
+                *self.config.extra_extensions.get("hello_retry_request", []),
+            ],
+        )
+        hash_name = SUITES[CipherSuite(suite)].hash_name
+        # §4.4.1: ClientHello1 is replaced by a synthetic message_hash in the transcript.
+        self._transcript = hrr_message_hash(raw, hash_name)
+        self._hello_retry = hrr
+        self._client_hello = ch
+        sent = self._send_plaintext_handshake(hrr, "hello_retry_request")
+        self._transcript += sent
+        self._send_change_cipher_spec_if_compat(ch)
+        self.state = State.START
+
+    def _check_second_client_hello(self, ch: ClientHello, suite: int, shares: dict[int, bytes]) -> None:
+        """§4.1.2: ClientHello2 is ClientHello1 with only the key_share (and cookie) changed."""
+        assert self._hello_retry is not None and self._client_hello is not None
+        if ch.legacy_session_id != self._client_hello.legacy_session_id:
+            raise IllegalParameter("second ClientHello changed legacy_session_id")
+        if suite != self._hello_retry.cipher_suite:  # §4.1.4: we must negotiate the same suite
+            raise IllegalParameter("second ClientHello no longer offers the cipher suite we chose")
+        selected = ext.KeyShareHelloRetryRequest.decode(self._hello_retry.get(ExtensionType.key_share) or b"")
+        if set(shares) != {selected.selected_group}:  # §4.2.8
+            raise IllegalParameter(
+                f"second ClientHello must hold exactly one key share, for "
+                f"{name_of(NamedGroup, selected.selected_group)}, which we asked for"
+            )
+
+    # --------------------------------------------------------------- our flight (§4.1.3, §4.3, §4.4)
+
+    def _send_server_flight(self, ch: ClientHello, client_share: bytes) -> None:
+        assert self.suite is not None and self.group is not None
+        share: KeyShare = generate_key_share(self.group, self.config.key_share_private_keys.get(self.group))
+        shared_secret = share.exchange(client_share)  # IllegalParameter for a bad point (§4.2.8)
+        sh = ServerHello(
+            random=self.server_random,
+            legacy_session_id_echo=ch.legacy_session_id,
+            cipher_suite=self.suite.code,
+            extensions=[
+                ext.Extension(
+                    ExtensionType.supported_versions, ext.SupportedVersionsServerHello(TLS13).encode()
+                ),
+                ext.Extension(ExtensionType.key_share, ext.KeyShareEntry(self.group, share.public).encode()),
+                *self.config.extra_extensions.get("server_hello", []),
+            ],
+        )
+        self._transcript += self._send_plaintext_handshake(sh, "server_hello")
+        self._send_change_cipher_spec_if_compat(ch)
+        self._derive_handshake_secrets(shared_secret)
+        self._send_handshake(EncryptedExtensions(self._encrypted_extensions(ch)), "encrypted_extensions")
+        self._send_handshake(self._certificate(), "certificate")
+        self._send_certificate_verify()
+        self._send_finished()
+        self._derive_application_secrets()
+        self.state = State.WAIT_FLIGHT2
+        self.state = State.WAIT_FINISHED  # no CertificateRequest sent: the client's flight is just Finished
+
+    def _derive_handshake_secrets(self, shared_secret: bytes) -> None:
+        assert self.suite is not None
+        ks = self._schedule = KeySchedule(self.suite.hash_name)
+        ks.set_handshake_secret(shared_secret)
+        c_hs = ks.client_handshake_traffic_secret(self._transcript)
+        s_hs = ks.server_handshake_traffic_secret(self._transcript)
+        self._keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", c_hs)
+        self._keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", s_hs)
+        self._client_hs_secret, self._server_hs_secret = c_hs, s_hs
+        self._write = RecordProtection(self.suite, s_hs)  # K_send = handshake
+        self._read = RecordProtection(self.suite, c_hs)  # K_recv = handshake (no 0-RTT accepted)
+
+    def _encrypted_extensions(self, ch: ClientHello) -> list[ext.Extension]:
+        exts = []
+        if ch.get(ExtensionType.server_name) is not None:
+            exts.append(ext.Extension(ExtensionType.server_name, b""))  # RFC 6066 §3: we saw the name
+        if self.alpn_protocol is not None:
+            alpn = ext.ALPN([self.alpn_protocol.encode()]).encode()
+            exts.append(ext.Extension(ExtensionType.application_layer_protocol_negotiation, alpn))
+        return exts + self.config.extra_extensions.get("encrypted_extensions", [])
+
+    def _certificate(self) -> Certificate:
+        entries = [
+            CertificateEntry(cert.public_bytes(Encoding.DER)) for cert in self.config.certificate_chain
+        ]
+        extra = self.config.extra_extensions.get("certificate", [])
+        if extra:
+            entries[0] = CertificateEntry(entries[0].cert_data, list(extra))
+        return Certificate(b"", entries)
+
+    def _send_certificate_verify(self) -> None:
+        assert self.suite is not None and self.signature_scheme is not None
+        content = certificate_verify_content(
+            transcript_hash(self._transcript, self.suite.hash_name), server=True
+        )
+        signature = sign(self.config.private_key, self.signature_scheme, content)
+        self._send_handshake(CertificateVerify(self.signature_scheme, signature), "certificate_verify")
+
+    def _send_finished(self) -> None:
+        assert self.suite is not None
+        hash_name = self.suite.hash_name
+        verify_data = finished_verify_data(
+            self._server_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
+        )
+        self._send_handshake(Finished(verify_data), "finished")
+
+    def _derive_application_secrets(self) -> None:
+        assert self.suite is not None and self._schedule is not None
+        ks = self._schedule
+        ks.set_master_secret()
+        self._client_app_secret = ks.client_application_traffic_secret_0(self._transcript)
+        self._server_app_secret = ks.server_application_traffic_secret_0(self._transcript)
+        self.exporter_master_secret = ks.exporter_master_secret(self._transcript)
+        self._keylog("CLIENT_TRAFFIC_SECRET_0", self._client_app_secret)
+        self._keylog("SERVER_TRAFFIC_SECRET_0", self._server_app_secret)
+        self._keylog("EXPORTER_SECRET", self.exporter_master_secret)
+        self._write = RecordProtection(self.suite, self._server_app_secret)  # K_send = application
+
+    # --------------------------------------------------------------- the client's Finished (§4.4.4)
+
+    def _on_finished(self, fin: Finished, raw: bytes) -> None:
+        assert self.suite is not None and self._schedule is not None
+        hash_name = self.suite.hash_name
+        if len(fin.verify_data) != self.suite.hash_len:
+            raise DecodeError(
+                f"client Finished is {len(fin.verify_data)} bytes, expected {self.suite.hash_len}"
+            )
+        expected = finished_verify_data(
+            self._client_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
+        )
+        if not hmac.compare_digest(expected, fin.verify_data):
+            raise DecryptError("client Finished does not verify: the handshake was tampered with")  # §4.4.4
+        if self._handshake.has_partial():  # §5.1: the receive keys change now
+            raise UnexpectedMessage("handshake message spans the key change after the client's Finished")
+        self._transcript += raw
+        self.resumption_master_secret = self._schedule.resumption_master_secret(self._transcript)
+        self._read = RecordProtection(self.suite, self._client_app_secret)  # K_recv = application
+        self._skip_early_data = 0
+        self.state = State.CONNECTED
+        for n in range(self.config.num_tickets):
+            self._send_new_session_ticket(n)
+        assert self.group is not None
+        self.events.append(
+            HandshakeComplete(
+                CipherSuite(self.suite.code),
+                self.group,
+                self.alpn_protocol,
+                [],
+                self._hello_retry is not None,
+            )
+        )
+
+    # --------------------------------------------------------------- after the handshake (§4.6)
+
+    def _send_new_session_ticket(self, n: int) -> None:
+        """A ticket we will not honour (no resumption yet), so its contents are random (§4.6.1)."""
+        nst = NewSessionTicket(
+            ticket_lifetime=min(self.config.ticket_lifetime, MAX_TICKET_LIFETIME),
+            ticket_age_add=int.from_bytes(os.urandom(4), "big"),
+            ticket_nonce=n.to_bytes(8, "big"),
+            ticket=os.urandom(32),
+            extensions=list(self.config.extra_extensions.get("new_session_ticket", [])),
+        )
+        self._send_handshake(nst, "new_session_ticket")
+
+    def _on_key_update(self, ku: KeyUpdate) -> None:
+        assert self.suite is not None
+        if self._handshake.has_partial():
+            raise UnexpectedMessage("handshake message spans a KeyUpdate")  # §5.1
+        self._client_app_secret = next_traffic_secret(self._client_app_secret, self.suite.hash_name)
+        self._read_generation += 1
+        self._keylog(f"CLIENT_TRAFFIC_SECRET_{self._read_generation}", self._client_app_secret)
+        self._read = RecordProtection(self.suite, self._client_app_secret)
+        self.events.append(KeyUpdated("read", self._read_generation))
+        if ku.request_update == KeyUpdateRequest.update_requested:
+            self._send_handshake(KeyUpdate(KeyUpdateRequest.update_not_requested), "key_update")
+            self._update_write_keys()
+
+    def _update_write_keys(self) -> None:
+        assert self.suite is not None
+        self._server_app_secret = next_traffic_secret(self._server_app_secret, self.suite.hash_name)
+        self._write_generation += 1
+        self._keylog(f"SERVER_TRAFFIC_SECRET_{self._write_generation}", self._server_app_secret)
+        self._write = RecordProtection(self.suite, self._server_app_secret)
+        self.events.append(KeyUpdated("write", self._write_generation))
+
+    # --------------------------------------------------------------- sending
+
+    def _tampered(self, stage: str, data: bytes) -> bytes:
+        return self.config.tamper(stage, data) if self.config.tamper is not None else data
+
+    def _send_plaintext_handshake(self, msg: HandshakeMessage, stage: str) -> bytes:
+        """ServerHello or HelloRetryRequest in a plaintext record; returns the bytes sent (§5.1)."""
+        raw = self._tampered(stage, msg.encode())
+        self._out += self._tampered("record", plaintext_record(ContentType.handshake, raw, TLS12))
+        return raw
+
+    def _send_handshake(self, msg: HandshakeMessage, stage: str) -> None:
+        raw = self._tampered(stage, msg.encode())
+        if not isinstance(msg, (KeyUpdate, NewSessionTicket)):  # post-handshake messages: no transcript
+            self._transcript += raw
+        self._send_record(ContentType.handshake, raw)
+
+    def _send_record(self, content_type: int, data: bytes) -> None:
+        assert self._write is not None
+        self._out += self._tampered("record", self._write.encrypt(content_type, data))
+
+    def _send_change_cipher_spec_if_compat(self, ch: ClientHello) -> None:
+        # Appendix D.4: a client that sent a session id is in compatibility mode; we send one
+        # dummy change_cipher_spec right after our first handshake message.
+        if ch.legacy_session_id and not self._sent_ccs:
+            self._out += self._tampered("record", plaintext_record(ContentType.change_cipher_spec, b"\x01"))
+            self._sent_ccs = True
+
+    def _send_alert(self, description: AlertDescription) -> None:
+        level = 1 if description in (AlertDescription.close_notify, AlertDescription.user_canceled) else 2
+        payload = bytes([level, description])
+        if self._write is not None:
+            self._out += self._write.encrypt(ContentType.alert, payload)
+        else:
+            self._out += plaintext_record(ContentType.alert, payload)
+
+    def _fail(self, alert: AlertDescription) -> None:
+        """Queue a fatal alert and close (RFC 8446 §6.2)."""
+        if self.state is not State.CLOSED:
+            try:
+                self._send_alert(alert)
+            except TLSError:
+                pass
+            self.state = State.CLOSED
+
+    def _keylog(self, label: str, secret: bytes) -> None:
+        if self.config.keylog is not None:
+            self.config.keylog(label, self.client_random, secret)
+
+
+__all__ = ["MAX_SKIPPED_EARLY_DATA", "ServerConfig", "ServerConnection", "State", "Tamper"]
