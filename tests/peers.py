@@ -272,6 +272,17 @@ def http_response(body: bytes = HTTP_BODY, status: str = "200 OK") -> bytes:
     return head.encode() + body
 
 
+def read_until(sock, marker: bytes | None = None, limit: int = 1 << 22) -> bytes:
+    """Read from a TLS socket (ours, ssl's) until end of stream (b"") or until ``marker`` arrived."""
+    data = b""
+    while len(data) < limit and (marker is None or marker not in data):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def read_request(conn: socket.socket, limit: int = 16384) -> bytes:
     """Read an HTTP request head (up to the blank line) from ``conn``."""
     data = b""

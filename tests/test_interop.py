@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from peers import openssl_server, python_ssl_server, read_keylog, tlslite_server
+from peers import openssl_server, python_ssl_server, read_keylog, read_until, tlslite_server
 
 import tlslab
 from tlslab.errors import TLSError
@@ -53,17 +53,6 @@ class Session:
     peer_certificates: list[Any]
     tickets: list[Any]
     response: bytes
-
-
-def read_until(sock: Any, marker: bytes | None = None, limit: int = 1 << 22) -> bytes:
-    """Read until end of stream (b"") or until ``marker`` has arrived."""
-    data = b""
-    while len(data) < limit and (marker is None or marker not in data):
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def https_get(

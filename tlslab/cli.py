@@ -21,12 +21,13 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 
-from .constants import CipherSuite, NamedGroup
 from .errors import TLSError
+from .keyexchange import ALL_GROUPS
 from .lab import SERVER_NAME, StandIn, Target, reach_example_com
+from .suites import SUITES
 
 LABEL_WIDTH = 9
 
@@ -35,19 +36,19 @@ class UsageError(Exception):
     """A command-line mistake the parser cannot see (unknown name, --offline with another host)."""
 
 
-def parse_names(text: str | None, enum: type[IntEnum], what: str) -> list[str] | None:
-    """Split a comma-separated LIST and check each name against ``enum`` (case-insensitively).
+def parse_names(text: str | None, choices: Iterable[IntEnum], what: str) -> list[str] | None:
+    """Split a comma-separated LIST and check each name against ``choices`` (case-insensitively).
 
     Returns the IANA spellings, or None for an absent option. Raises UsageError on an unknown name.
     """
     if text is None:
         return None
-    known = {name.lower(): name for name in enum.__members__}
+    known = {member.name.lower(): member.name for member in choices}
     names = []
     for raw in text.split(","):
         name = raw.strip()
         if name.lower() not in known:
-            raise UsageError(f"unknown {what} {name!r} (choose from {', '.join(enum.__members__)})")
+            raise UsageError(f"unknown {what} {name!r} (choose from {', '.join(known.values())})")
         names.append(known[name.lower()])
     return names
 
@@ -122,8 +123,8 @@ def run_connect(args: argparse.Namespace) -> int:
     """``tlslab connect``: handshake, print what was negotiated, optionally GET a path."""
     from .connection import connect
 
-    groups = parse_names(args.groups, NamedGroup, "group")
-    suites = parse_names(args.ciphers, CipherSuite, "cipher suite")
+    groups = parse_names(args.groups, ALL_GROUPS, "group")
+    suites = parse_names(args.ciphers, SUITES, "cipher suite")
     alpn = [p.strip() for p in args.alpn.split(",") if p.strip()] if args.alpn else None
     with resolve_target(args) as target:
         if args.host == SERVER_NAME:
