@@ -1,0 +1,373 @@
+"""A gallery of good and bad server chains (RFC 5280 §6, RFC 6125 §6), each refused for its own reason.
+
+Every verdict of ``verify_server_chain`` is compared with an independent verifier:
+``cryptography.x509.verification`` (the CA/Browser Forum web-PKI policy) wherever
+its policy allows the key types, and ``openssl verify`` for the key types that
+policy forbids (RSA-PSS SPKI, Ed25519, Ed448).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tlslab import pki
+from tlslab.certverify import hostname_matches, match_hostname, verify_server_chain
+from tlslab.errors import AlertError, BadCertificate, CertificateExpired, UnknownCA, UnsupportedCertificate
+
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+DAY = dt.timedelta(days=1)
+WEB_PKI_KINDS = ("ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa")  # what cryptography's policy accepts
+
+
+def cryptography_accepts(chain: list[bytes], name: str, roots: list[x509.Certificate]) -> bool:
+    """The reference verdict: cryptography's web-PKI server verifier."""
+    try:
+        leaf, *intermediates = [x509.load_der_x509_certificate(der) for der in chain]
+    except ValueError:
+        return False
+    try:
+        ip = ipaddress.ip_address(name)
+        subject: x509.GeneralName = x509.IPAddress(ip)
+    except ValueError:
+        subject = x509.DNSName(name)
+    verifier = PolicyBuilder().store(Store(roots)).time(NOW).build_server_verifier(subject)
+    try:
+        verifier.verify(leaf, intermediates)
+        return True
+    except VerificationError:
+        return False
+
+
+@dataclass
+class Case:
+    chain: list[bytes]
+    name: str
+    error: type[AlertError] | None  # None: accepted
+    reason: str = ""
+
+
+@pytest.fixture(scope="session")
+def ca() -> tuple[pki.Issued, pki.Issued]:
+    root = pki.make_ca("tlslab Gallery Root")
+    intermediate = pki.issue(root, common_name="tlslab Gallery Intermediate", is_ca=True, path_length=0)
+    return root, intermediate
+
+
+def _leaf(issuer: pki.Issued, **kw: object) -> pki.Issued:
+    kw.setdefault("common_name", "example.com")
+    kw.setdefault("dns_names", ("example.com",))
+    return pki.issue(issuer, **kw)
+
+
+@pytest.fixture(scope="session")
+def gallery(ca: tuple[pki.Issued, pki.Issued]) -> dict[str, Case]:
+    root, inter = ca
+    i = inter.der()
+    expired_on, starts_on = NOW - 30 * DAY, NOW + 10 * DAY
+    not_a_ca = pki.issue(root, common_name="Not A CA", key_usage=("digitalSignature", "keyCertSign"))
+    second = pki.issue(inter, common_name="Second Intermediate", is_ca=True)
+    old_inter = pki.issue(
+        root, common_name="Old Intermediate", is_ca=True, not_before=NOW - 90 * DAY, not_after=NOW - DAY
+    )
+    no_certsign = pki.issue(
+        root, common_name="CRL-only CA", is_ca=True, key_usage=("cRLSign", "digitalSignature")
+    )
+    evil = pki.make_ca("Evil CA")
+    self_signed = pki.issue(None, common_name="example.com", dns_names=("example.com",), self_signed=True)
+    good = _leaf(inter, dns_names=("example.com", "*.example.com"), ip_addresses=("127.0.0.1", "::1"))
+    tampered = bytearray(good.der())
+    tampered[-1] ^= 0x01  # the last byte of the signature value
+    unrelated = pki.make_ca("Unrelated CA")
+    return {
+        "valid": Case([good.der(), i], "example.com", None),
+        "valid, extra and shuffled": Case([good.der(), unrelated.der(), i], "www.example.com", None),
+        "valid, root sent too": Case([good.der(), root.der(), i], "example.com", None),
+        "valid, IPv4 SAN": Case([good.der(), i], "127.0.0.1", None),
+        "valid, IPv6 SAN": Case([good.der(), i], "::1", None),
+        "wildcard is one label": Case(
+            [good.der(), i], "a.b.example.com", BadCertificate,
+            "certificate for example.com, *.example.com, 127.0.0.1, ::1 does not match a.b.example.com",
+        ),
+        "IP not in SAN": Case(
+            [good.der(), i], "127.0.0.2", BadCertificate,
+            "certificate for example.com, *.example.com, 127.0.0.1, ::1 does not match 127.0.0.2",
+        ),
+        "wrong host": Case(
+            [_leaf(inter, dns_names=("wrong.example.net",)).der(), i], "example.com", BadCertificate,
+            "certificate for wrong.example.net does not match example.com",
+        ),
+        "expired": Case(
+            [_leaf(inter, not_before=NOW - 60 * DAY, not_after=expired_on).der(), i], "example.com",
+            CertificateExpired, f"certificate for example.com expired on {expired_on.date().isoformat()}",
+        ),
+        "not yet valid": Case(
+            [_leaf(inter, not_before=starts_on, not_after=NOW + 40 * DAY).der(), i], "example.com",
+            CertificateExpired, f"certificate for example.com is not valid before {starts_on.date().isoformat()}",
+        ),
+        "expired intermediate": Case(
+            [_leaf(old_inter, not_before=NOW - 60 * DAY, not_after=NOW + 10 * DAY).der(), old_inter.der()], "example.com", CertificateExpired,
+            f"issuer certificate 'CN=Old Intermediate' expired on {(NOW - DAY).date().isoformat()}",
+        ),
+        "self-signed leaf": Case(
+            [self_signed.der()], "example.com", UnknownCA, "self-signed certificate for example.com is not trusted"
+        ),
+        "CA:FALSE intermediate": Case(
+            [_leaf(not_a_ca).der(), not_a_ca.der()], "example.com", UnknownCA,
+            "intermediate 'CN=Not A CA' is not a CA (basicConstraints CA:FALSE)",
+        ),
+        "issuer without keyCertSign": Case(
+            [_leaf(no_certsign).der(), no_certsign.der()], "example.com", UnknownCA,
+            "intermediate 'CN=CRL-only CA' may not sign certificates (keyUsage lacks keyCertSign)",
+        ),
+        "pathlen exceeded": Case(
+            [_leaf(second).der(), second.der(), i], "example.com", UnknownCA,
+            "intermediate 'CN=tlslab Gallery Intermediate' allows 0 intermediate(s) below it "
+            "(pathLenConstraint), the chain has 1",
+        ),
+        "missing intermediate": Case(
+            [good.der()], "example.com", UnknownCA,
+            "certificate chain for example.com does not lead to a trusted root: "
+            "issuer 'CN=tlslab Gallery Intermediate' is unknown",
+        ),
+        "untrusted root": Case(
+            [_leaf(evil).der()], "example.com", UnknownCA,
+            "certificate chain for example.com does not lead to a trusted root: issuer 'CN=Evil CA' is unknown",
+        ),
+        "untrusted root sent": Case(
+            [_leaf(evil).der(), evil.der()], "example.com", UnknownCA,
+            "certificate chain for example.com ends in the untrusted root 'CN=Evil CA'",
+        ),
+        "bad signature": Case(
+            [bytes(tampered), i], "example.com", BadCertificate,
+            "signature of 'CN=example.com' does not verify with the key of 'CN=tlslab Gallery Intermediate'",
+        ),
+        "wrong EKU": Case(
+            [_leaf(inter, extended_key_usage=("clientAuth",)).der(), i], "example.com", UnsupportedCertificate,
+            "certificate for example.com is not for TLS servers (extendedKeyUsage lacks serverAuth)",
+        ),
+        "only a CN": Case(
+            [_leaf(inter, dns_names=()).der(), i], "example.com", BadCertificate,
+            "certificate for example.com has no subjectAltName "
+            "(tlslab never falls back to the common name, RFC 6125 §6.4.4)",
+        ),
+        "garbage DER": Case(
+            [b"\x30\x03not a certificate", i], "example.com", BadCertificate,
+            "could not parse certificate (the server's certificate)",
+        ),
+        "garbage intermediate": Case(
+            [good.der(), b"\x00\x01"], "example.com", BadCertificate,
+            "could not parse certificate (certificate #1 in the chain)",
+        ),
+    }  # fmt: skip
+
+
+GALLERY = [
+    "valid", "valid, extra and shuffled", "valid, root sent too", "valid, IPv4 SAN", "valid, IPv6 SAN",
+    "wildcard is one label", "IP not in SAN", "wrong host", "expired", "not yet valid", "expired intermediate",
+    "self-signed leaf", "CA:FALSE intermediate", "issuer without keyCertSign", "pathlen exceeded",
+    "missing intermediate", "untrusted root", "untrusted root sent", "bad signature", "wrong EKU", "only a CN",
+    "garbage DER", "garbage intermediate",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case_name", GALLERY)
+def test_gallery(gallery: dict[str, Case], ca: tuple[pki.Issued, pki.Issued], case_name: str) -> None:
+    case, roots = gallery[case_name], [ca[0].cert]
+    if case.error is None:
+        path = verify_server_chain(case.chain, case.name, trust_roots=roots, now=NOW)
+        assert path[0] == x509.load_der_x509_certificate(case.chain[0])
+        assert path[-1] == ca[0].cert
+    else:
+        with pytest.raises(case.error) as info:
+            verify_server_chain(case.chain, case.name, trust_roots=roots, now=NOW)
+        assert type(info.value) is case.error
+        assert info.value.reason.startswith(case.reason), info.value.reason
+    assert cryptography_accepts(case.chain, case.name, roots) == (case.error is None)
+
+
+def test_gallery_lists_every_case(gallery: dict[str, Case]) -> None:
+    assert sorted(GALLERY) == sorted(gallery)
+
+
+# --- every key kind -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chains() -> dict[str, tuple[pki.Issued, pki.Issued, pki.Issued]]:
+    out = {}
+    for kind in pki.KEY_KINDS:
+        if kind == "rsa-pss" and shutil.which("openssl") is None:
+            continue
+        root = pki.make_ca(f"Root {kind}", key_kind=kind)
+        inter = pki.issue(root, common_name=f"Intermediate {kind}", key_kind=kind, is_ca=True, path_length=0)
+        leaf = pki.issue(inter, common_name="example.com", key_kind=kind, dns_names=("example.com",))
+        out[kind] = (root, inter, leaf)
+    return out
+
+
+@pytest.mark.parametrize("kind", pki.KEY_KINDS)
+def test_valid_chain_for_every_key_kind(chains: dict, kind: str, tmp_path: Path) -> None:
+    if kind not in chains:
+        pytest.skip("openssl")
+    root, inter, leaf = chains[kind]
+    path = verify_server_chain([leaf.der(), inter.der()], "example.com", trust_roots=[root.cert])
+    assert path == [leaf.cert, inter.cert, root.cert]
+    with pytest.raises(BadCertificate, match="does not match example.org"):
+        verify_server_chain([leaf.der(), inter.der()], "example.org", trust_roots=[root.cert])
+    if kind in WEB_PKI_KINDS:
+        assert cryptography_accepts([leaf.der(), inter.der()], "example.com", [root.cert])
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl")
+    files = {
+        name: issued.write(tmp_path, name)[0]
+        for name, issued in [("root", root), ("inter", inter), ("leaf", leaf)]
+    }
+    command = ["openssl", "verify", "-purpose", "sslserver", "-verify_hostname", "example.com"]
+    command += ["-CAfile", str(files["root"]), "-untrusted", str(files["inter"]), str(files["leaf"])]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- RFC 6125 wildcard rules ----------------------------------------------------------------
+
+WILDCARDS = [
+    ("example.com", "example.com", True),
+    ("example.com", "EXAMPLE.com", True),
+    ("Example.COM", "example.com", True),
+    ("example.com", "example.com.", True),
+    ("example.com", "www.example.com", False),
+    ("*.example.com", "www.example.com", True),
+    ("*.example.com", "A.EXAMPLE.com", True),
+    ("*.example.com", "example.com", False),
+    ("*.example.com", "a.b.example.com", False),
+    ("*.example.com", ".example.com", False),
+    ("*.example.com", "www.example.org", False),
+    ("*.example.com", "xn--bcher-kva.example.com", True),
+    ("xn--bcher-kva.example", "xn--bcher-kva.example", True),
+    ("xn--bcher-kva.example", "bücher.example", True),  # a U-label name is converted to its A-label
+    ("f*.example.com", "foo.example.com", False),  # partial wildcards: never
+    ("*oo.example.com", "foo.example.com", False),
+    ("w*w.example.com", "www.example.com", False),
+    ("www.*.example.com", "www.a.example.com", False),  # only the left-most label
+    ("*.*.example.com", "a.b.example.com", False),
+    ("*", "com", False),
+    ("*.com", "example.com", False),  # at least two labels after the wildcard
+    ("*.example.com", "*.example.com", False),
+]
+
+
+@pytest.mark.parametrize(("pattern", "name", "expected"), WILDCARDS)
+def test_hostname_matches(pattern: str, name: str, expected: bool) -> None:
+    assert hostname_matches(pattern, name) is expected
+
+
+@pytest.fixture(scope="session")
+def wildcard_ca() -> pki.Issued:
+    return pki.make_ca("Wildcard Root")
+
+
+def _cryptography_name_verdict(root: pki.Issued, pattern: str, name: str) -> bool:
+    leaf = pki.issue(root, common_name="leaf", dns_names=(pattern,))
+    return cryptography_accepts([leaf.der()], name, [root.cert])
+
+
+# Not comparable with cryptography: its DNSName only takes ASCII; it does not strip the trailing dot
+# of an absolute name (tlslab does, like browsers); and it lets "*.com" match "example.com": the
+# two-label rule is RFC 6125 §7.2 advice that tlslab follows and cryptography does not.
+NOT_COMPARABLE = {
+    ("xn--bcher-kva.example", "bücher.example"),
+    ("example.com", "example.com."),
+    ("*.com", "example.com"),
+    ("*", "com"),
+}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "expected"), [w for w in WILDCARDS if w[:2] not in NOT_COMPARABLE]
+)
+def test_wildcard_table_agrees_with_cryptography(
+    wildcard_ca: pki.Issued, pattern: str, name: str, expected: bool
+) -> None:
+    try:
+        reference = _cryptography_name_verdict(wildcard_ca, pattern, name)
+    except ValueError:  # cryptography refuses to even build the name ("*.example.com" as a host)
+        reference = False
+    assert reference is expected
+
+
+def test_two_label_rule_is_where_we_differ_from_cryptography(wildcard_ca: pki.Issued) -> None:
+    """Documents the one known difference: cryptography lets ``*.com`` cover ``example.com``."""
+    assert hostname_matches("*.com", "example.com") is False
+    assert _cryptography_name_verdict(wildcard_ca, "*.com", "example.com") is True
+
+
+LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
+NAME = st.lists(LABEL, min_size=2, max_size=4).map(".".join)
+
+
+@st.composite
+def pattern_and_name(draw: st.DrawFn) -> tuple[str, str]:
+    name = draw(NAME)
+    labels = name.split(".")
+    choice = draw(st.sampled_from(["same", "wildcard-of", "other", "wildcard-other"]))
+    if choice == "same":
+        pattern = name
+    elif choice == "wildcard-of" and len(labels) >= 3:
+        pattern = "*." + ".".join(labels[1:])
+    elif choice == "wildcard-other":
+        pattern = "*." + draw(NAME)
+    else:
+        pattern = draw(NAME)
+    flip = draw(st.booleans())
+    return (pattern.upper() if flip else pattern), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(pattern_and_name())
+def test_hypothesis_wildcards_agree_with_cryptography(wildcard_ca: pki.Issued, pair: tuple[str, str]) -> None:
+    pattern, name = pair
+    assert hostname_matches(pattern, name) is _cryptography_name_verdict(wildcard_ca, pattern, name)
+
+
+# --- match_hostname -------------------------------------------------------------------------
+
+
+def test_match_hostname(ca: tuple[pki.Issued, pki.Issued]) -> None:
+    _, inter = ca
+    leaf = _leaf(inter, dns_names=("example.com", "*.example.net"), ip_addresses=("192.0.2.1", "2001:db8::1"))
+    assert match_hostname(leaf.cert, "example.com")
+    assert match_hostname(leaf.cert, "www.example.net")
+    assert match_hostname(leaf.cert, "192.0.2.1")
+    assert match_hostname(leaf.cert, "2001:DB8:0::1")
+    assert match_hostname(leaf.cert, "[2001:db8::1]")
+    assert not match_hostname(leaf.cert, "192.0.2.2")
+    assert not match_hostname(leaf.cert, "example.net")
+    cn_only = _leaf(inter, dns_names=())
+    assert not match_hostname(cn_only.cert, "example.com")  # no common-name fallback
+    dns_ip = _leaf(inter, dns_names=("192.0.2.1",))
+    assert not match_hostname(dns_ip.cert, "192.0.2.1")  # an IP literal matches iPAddress entries only
+
+
+def test_default_trust_roots_refuse_a_private_ca(ca: tuple[pki.Issued, pki.Issued]) -> None:
+    root, inter = ca
+    leaf = _leaf(inter)
+    with pytest.raises(UnknownCA, match="issuer 'CN=tlslab Gallery Root' is unknown"):
+        verify_server_chain([leaf.der(), inter.der()], "example.com")  # certifi's roots
+
+
+def test_cafile(ca: tuple[pki.Issued, pki.Issued], tmp_path: Path) -> None:
+    root, inter = ca
+    cafile, _ = root.write(tmp_path, "root")
+    path = verify_server_chain([_leaf(inter).der(), inter.der()], "example.com", cafile=str(cafile))
+    assert path[-1] == root.cert
