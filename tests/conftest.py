@@ -31,7 +31,7 @@ class LeafFiles:
 
 
 @dataclass
-class TestPKI:
+class PKIFiles:
     """A root CA, an intermediate under it, and one leaf per key kind for localhost/127.0.0.1."""
 
     directory: Path
@@ -43,7 +43,7 @@ class TestPKI:
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
     """Root -> intermediate -> leaves (every ``tlslab.pki.KEY_KINDS``) for localhost and 127.0.0.1."""
     from tlslab import pki as tp
 
@@ -52,7 +52,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
     intermediate = tp.issue(root, common_name="tlslab Test Intermediate CA", is_ca=True, path_length=0)
     cafile, _ = root.write(directory, "root")
     chain, _ = intermediate.write(directory, "intermediate")
-    result = TestPKI(directory, root, intermediate, Path(cafile), Path(chain))
+    result = PKIFiles(directory, root, intermediate, Path(cafile), Path(chain))
     for kind in tp.KEY_KINDS:
         leaf = tp.issue(
             intermediate,
