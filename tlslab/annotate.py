@@ -1,0 +1,727 @@
+"""Every byte of a TLS 1.3 record or handshake message, labelled and explained (RFC 8446 §3-§5).
+
+This is "The Illustrated TLS 1.3 Connection" as data: ``annotate_handshake(raw)``
+returns a list of ``Span`` objects that tile the message exactly, each with a label
+("legacy_version: 0x0303"), a sentence of explanation, and children for the parts
+inside it (a vector's length prefix and items, an extension's type, length and body).
+
+Nothing here is a second parser. ``tlslab.messages.decode_handshake`` and the typed
+decoders of ``tlslab.extensions`` check the bytes first; then a ``tlslab.wire.Reader``
+walks the same bytes once more, and every read notes ``pos`` before and after it.
+
+    >>> from tlslab.rfc8448 import trace
+    >>> spans = annotate_handshake(trace("simple_1rtt")["client_hello"])
+    >>> [(s.start, s.end, s.label) for s in spans[:2]]
+    [(0, 4, 'handshake header: client_hello'), (4, 6, 'legacy_version: 0x0303')]
+
+``to_fields(spans)`` turns spans into what ``tlslab.nb.annotated_hex`` and
+``tlslab.nb.hex_explorer`` draw; ``explain(spans)`` prints them as a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import extensions as ext
+from .constants import (
+    TLS10,
+    TLS12,
+    TLS13,
+    CipherSuite,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+    PskKeyExchangeMode,
+    SignatureScheme,
+    is_grease,
+    name_of,
+)
+from .errors import AlertDescription, AlertLevel, TLSError
+from .messages import HelloRetryRequest, decode_handshake
+from .wire import Reader
+
+__all__ = [
+    "Span",
+    "annotate",
+    "annotate_handshake",
+    "annotate_record",
+    "annotated",
+    "explain",
+    "explorer",
+    "find",
+    "to_fields",
+    "walk",
+]
+
+
+@dataclass
+class Span:
+    """Bytes ``start:end`` (end exclusive, like a slice) of the annotated data, with their meaning."""
+
+    start: int
+    end: int
+    label: str
+    explanation: str = ""
+    children: list[Span] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def walk(spans: list[Span], depth: int = 0) -> Iterator[tuple[int, Span]]:
+    """``(depth, span)`` for every span and sub-span, parents before their children."""
+    for span in spans:
+        yield depth, span
+        yield from walk(span.children, depth + 1)
+
+
+def find(spans: list[Span], label_start: str) -> Span:
+    """The first span (depth first) whose label starts with ``label_start``."""
+    for _, span in walk(spans):
+        if span.label.startswith(label_start):
+            return span
+    raise KeyError(f"no span labelled {label_start!r}...")
+
+
+def _shift(spans: list[Span], offset: int) -> list[Span]:
+    return [
+        replace(s, start=s.start + offset, end=s.end + offset, children=_shift(s.children, offset))
+        for s in spans
+    ]
+
+
+# ----------------------------------------------------------------------------- the walker
+
+# Code points RFC 8448's NSS client sends that tlslab.constants does not name (RFC 7919, RFC 8446 §4.2.3).
+EXTRA_GROUP_NAMES = {0x0102: "ffdhe4096", 0x0103: "ffdhe6144", 0x0104: "ffdhe8192"}
+EXTRA_SCHEME_NAMES = {
+    0x0202: "dsa_sha1_RESERVED",
+    0x0402: "dsa_sha256_RESERVED",
+    0x0502: "dsa_sha384_RESERVED",
+    0x0602: "dsa_sha512_RESERVED",
+}
+
+
+def _bytes(n: int) -> str:
+    return f"{n} byte" if n == 1 else f"{n} bytes"
+
+
+def _name(enum: Any, value: int) -> str:
+    extra = {NamedGroup: EXTRA_GROUP_NAMES, SignatureScheme: EXTRA_SCHEME_NAMES}.get(enum, {})
+    return extra.get(value) or name_of(enum, value)
+
+
+def _version_name(value: int) -> str:
+    names = {TLS13: "TLS 1.3", TLS12: "TLS 1.2", 0x0302: "TLS 1.1", TLS10: "TLS 1.0"}
+    if is_grease(value):
+        return f"GREASE({value:#06x})"
+    return f"{value:#06x} ({names[value]})" if value in names else f"{value:#06x}"
+
+
+class _Cursor:
+    """A ``tlslab.wire.Reader`` that records a Span for every read; ``base`` is its absolute offset."""
+
+    def __init__(self, data: bytes, base: int = 0, what: str = "message") -> None:
+        self.r = Reader(data, what)
+        self.base = base
+
+    def at(self) -> int:
+        return self.base + self.r.pos
+
+    def uint(self, size: int, label: Callable[[int], str], explanation: str) -> tuple[int, Span]:
+        start = self.at()
+        value = self.r.uint(size)
+        return value, Span(start, self.at(), label(value), explanation)
+
+    def number(self, size: int, name: str, explanation: str) -> Span:
+        return self.uint(size, lambda v: f"{name}: {v}", explanation)[1]
+
+    def code(self, size: int, name: str, enum: Any, explanation: str) -> Span:
+        return self.uint(size, lambda v: f"{name}: {_name(enum, v)}", explanation)[1]
+
+    def opaque(self, n: int, name: str, explanation: str) -> Span:
+        start = self.at()
+        value = self.r.take(n)
+        return Span(start, self.at(), f"{name} ({_bytes(len(value))})", explanation)
+
+    def vector(
+        self,
+        length_size: int,
+        name: str,
+        explanation: str,
+        items: Callable[[_Cursor], list[Span]] | None = None,
+        item_name: str = "",
+    ) -> Span:
+        """A length-prefixed vector: a parent Span over [length, items...] (RFC 8446 §3.4)."""
+        start = self.at()
+        what = f"uint{8 * length_size}"
+        n, length = self.uint(
+            length_size, lambda v: f"length: {v}", f"{what}: how many bytes of {name} follow"
+        )
+        body_start = self.at()
+        body = self.r.take(n)
+        sub = _Cursor(body, body_start, name)
+        if items is not None:
+            children = items(sub)
+            sub.r.finish()
+        elif body:
+            children = [sub.opaque(len(body), item_name or name, explanation)]
+        else:
+            children = []
+        return Span(start, self.at(), name, explanation, [length, *children])
+
+    def repeat(self, read_one: Callable[[_Cursor], Span]) -> list[Span]:
+        out = []
+        while not self.r.done():
+            out.append(read_one(self))
+        return out
+
+
+def _codes(size: int, name: str, enum: Any, explanation: str) -> Callable[[_Cursor], list[Span]]:
+    """Items reader for a list of code points (cipher suites, groups, schemes...)."""
+    return lambda c: c.repeat(lambda c: c.code(size, name, enum, explanation))
+
+
+# ----------------------------------------------------------------------------- extensions (§4.2)
+
+_CH, _SH, _HRR = "client_hello", "server_hello", "hello_retry_request"
+
+EXTENSION_EXPLANATIONS: dict[int, str] = {
+    ExtensionType.server_name: "SNI: the host name the client wants, sent in the clear (RFC 6066 §3)",
+    ExtensionType.supported_groups: "key-exchange groups the client can use, preferred first (RFC 8446 §4.2.7)",
+    ExtensionType.signature_algorithms: "signatures the client can verify (RFC 8446 §4.2.3)",
+    ExtensionType.signature_algorithms_cert: "signatures the client accepts in certificates (RFC 8446 §4.2.3)",
+    ExtensionType.application_layer_protocol_negotiation: "ALPN: which protocol runs inside (RFC 7301)",
+    ExtensionType.key_share: "the ephemeral Diffie-Hellman public keys (RFC 8446 §4.2.8)",
+    ExtensionType.supported_versions: "the real version negotiation: TLS 1.3 is 0x0304 (RFC 8446 §4.2.1)",
+    ExtensionType.psk_key_exchange_modes: "how a resumed session may use a ticket (RFC 8446 §4.2.9)",
+    ExtensionType.pre_shared_key: "resumption tickets offered, with binders (RFC 8446 §4.2.11)",
+    ExtensionType.early_data: "0-RTT data (RFC 8446 §4.2.10)",
+    ExtensionType.cookie: "state the server asks the client to echo (RFC 8446 §4.2.2)",
+    ExtensionType.padding: "zeros that make the ClientHello a certain size (RFC 7685)",
+    ExtensionType.status_request: "OCSP stapling (RFC 6066 §8)",
+    ExtensionType.signed_certificate_timestamp: "Certificate Transparency (RFC 6962)",
+    ExtensionType.post_handshake_auth: "the client accepts a certificate request later (RFC 8446 §4.2.6)",
+    28: "record_size_limit: the largest record the sender accepts (RFC 8449)",
+    0xFF01: "renegotiation_info: a TLS 1.2 safety signal (RFC 5746)",
+    0x0023: "session_ticket: TLS 1.2 tickets (RFC 5077)",
+    0x0017: "extended_master_secret: a TLS 1.2 fix (RFC 7627)",
+}
+_EXTRA_NAMES = {
+    28: "record_size_limit",
+    0xFF01: "renegotiation_info",
+    0x0023: "session_ticket",
+    0x0017: "extended_master_secret",
+}
+
+
+def extension_name(ext_type: int) -> str:
+    """``server_name``, ``record_size_limit``, ``GREASE(0x1a1a)`` or ``unknown(0x1234)``."""
+    return _EXTRA_NAMES.get(ext_type) or name_of(ExtensionType, ext_type)
+
+
+def _server_name(c: _Cursor) -> list[Span]:
+    def one(c: _Cursor) -> Span:
+        start = c.at()
+        names = {0: "host_name"}
+        kind = c.uint(1, lambda v: f"name_type: {names.get(v, v)}", "0 = host_name, the only kind")[1]
+        name = c.vector(2, "host_name", "the server's DNS name, ASCII")
+        host = c.r.data[name.children[0].end - c.base : name.end - c.base].decode("ascii", "replace")
+        name.label = f"host_name: {host}"
+        return Span(start, c.at(), f"ServerName: {host}", "one entry of the list", [kind, name])
+
+    return [c.vector(2, "server_name_list", "the names the client asks for", lambda c: c.repeat(one))]
+
+
+def _key_share_entry(c: _Cursor) -> Span:
+    start = c.at()
+    group = c.code(2, "group", NamedGroup, "which group this public key belongs to")
+    key = c.vector(2, "key_exchange", "the public key: for x25519, 32 bytes (RFC 8446 §4.2.8.2)")
+    return Span(start, c.at(), f"KeyShareEntry: {group.label.split(': ')[1]}", "one public key", [group, key])
+
+
+def _psk_identity(c: _Cursor) -> Span:
+    start = c.at()
+    ident = c.vector(2, "identity", "the ticket the server gave earlier")
+    age = c.number(4, "obfuscated_ticket_age", "ticket age in ms plus ticket_age_add, mod 2^32")
+    return Span(start, c.at(), "PskIdentity", "one offered ticket", [ident, age])
+
+
+def _extension_body(ext_type: int, context: str) -> Callable[[_Cursor], list[Span]] | None:
+    """How to read one extension's ``extension_data`` in ``context`` (a HandshakeType name)."""
+    et = ExtensionType
+    codes = {
+        et.supported_groups: (2, "named_group", NamedGroup, "named_group_list", "a key-exchange group"),
+        et.signature_algorithms: (
+            2,
+            "signature_scheme",
+            SignatureScheme,
+            "supported_signature_algorithms",
+            "a signature algorithm",
+        ),
+        et.signature_algorithms_cert: (
+            2,
+            "signature_scheme",
+            SignatureScheme,
+            "supported_signature_algorithms",
+            "a signature algorithm",
+        ),
+    }
+    if ext_type in codes:
+        size, name, enum, vec, why = codes[ext_type]
+        return lambda c: [c.vector(2, vec, "", _codes(size, name, enum, why))]
+    if ext_type == et.server_name and context == _CH:
+        return _server_name
+    if ext_type == et.key_share:
+        if context == _CH:
+            return lambda c: [
+                c.vector(
+                    2, "client_shares", "one key per group guessed", lambda c: c.repeat(_key_share_entry)
+                )
+            ]
+        if context == _HRR:
+            return lambda c: [c.code(2, "selected_group", NamedGroup, "send me a key share for this group")]
+        return lambda c: [_key_share_entry(c)]
+    if ext_type == et.supported_versions:
+        if context == _CH:
+            versions = lambda c: c.repeat(  # noqa: E731
+                lambda c: c.uint(2, lambda v: f"version: {_version_name(v)}", "a version the client speaks")[
+                    1
+                ]
+            )
+            return lambda c: [c.vector(1, "versions", "", versions)]
+        return lambda c: [
+            c.uint(2, lambda v: f"selected_version: {_version_name(v)}", "the version the server chose")[1]
+        ]
+    if ext_type == et.application_layer_protocol_negotiation:
+
+        def protocol(c: _Cursor) -> Span:
+            span = c.vector(1, "protocol_name", "an ALPN protocol name, ASCII")
+            text = c.r.data[span.children[0].end - c.base : span.end - c.base].decode("ascii", "replace")
+            span.label = f"protocol_name: {text}"
+            return span
+
+        return lambda c: [c.vector(2, "protocol_name_list", "", lambda c: c.repeat(protocol))]
+    if ext_type == et.psk_key_exchange_modes:
+        why = "psk_dhe_ke: resume AND do a fresh key exchange (forward secrecy)"
+        return lambda c: [c.vector(1, "ke_modes", "", _codes(1, "ke_mode", PskKeyExchangeMode, why))]
+    if ext_type == et.pre_shared_key:
+        if context == _CH:
+
+            def binder(c: _Cursor) -> Span:
+                return c.vector(1, "binder", "HMAC over the ClientHello so far (RFC 8446 §4.2.11.2)")
+
+            return lambda c: [
+                c.vector(2, "identities", "", lambda c: c.repeat(_psk_identity)),
+                c.vector(2, "binders", "", lambda c: c.repeat(binder)),
+            ]
+        return lambda c: [c.number(2, "selected_identity", "which offered ticket the server accepted")]
+    if ext_type == et.early_data and context == "new_session_ticket":
+        return lambda c: [c.number(4, "max_early_data_size", "how many 0-RTT bytes the server will take")]
+    if ext_type == et.cookie:
+        return lambda c: [c.vector(2, "cookie", "opaque server state, echoed back in ClientHello 2")]
+    if ext_type == 28:
+        return lambda c: [c.number(2, "record_size_limit", "largest plaintext record accepted")]
+    return None
+
+
+def _extension(context: str) -> Callable[[_Cursor], Span]:
+    def one(c: _Cursor) -> Span:
+        start = c.at()
+        ext_type = c.r.data[c.r.pos] << 8 | c.r.data[c.r.pos + 1]
+        name = extension_name(ext_type)
+        type_span = c.uint(2, lambda v: f"extension_type: {name}", f"{ext_type:#06x} = {name}")[1]
+        body = c.r.vector(2)
+        length_end = c.at() - len(body)
+        length = Span(length_end - 2, length_end, f"length: {len(body)}", "uint16: bytes of extension_data")
+        children = [type_span, length, *_extension_data(ext_type, context, body, length_end)]
+        explanation = EXTENSION_EXPLANATIONS.get(ext_type, "")
+        if not explanation:
+            explanation = (
+                "GREASE: a random value servers must ignore (RFC 8701)" if is_grease(ext_type) else ""
+            )
+        return Span(start, c.at(), f"extension: {name}", explanation, children)
+
+    return one
+
+
+def _extension_data(ext_type: int, context: str, body: bytes, base: int) -> list[Span]:
+    """The Spans tiling one ``extension_data``; opaque when unknown, GREASE, or not decodable."""
+    if not body:
+        return []
+    read = _extension_body(ext_type, context)
+    if read is not None:
+        try:
+            _check_typed(ext_type, context, body)
+            sub = _Cursor(body, base, extension_name(ext_type))
+            spans = read(sub)
+            sub.r.finish()
+            return spans
+        except TLSError:
+            pass
+    why = "padding: zeros" if ext_type == ExtensionType.padding else "opaque: tlslab does not look inside"
+    return [Span(base, base + len(body), f"extension_data ({_bytes(len(body))})", why)]
+
+
+def _check_typed(ext_type: int, context: str, body: bytes) -> None:
+    """Let ``tlslab.extensions`` judge the body first (bounds, duplicates): it raises TLSError if bad."""
+    et = ExtensionType
+    decoders: dict[int, Any] = {
+        et.server_name: ext.ServerNameList,
+        et.supported_groups: ext.SupportedGroups,
+        et.signature_algorithms: ext.SignatureAlgorithms,
+        et.signature_algorithms_cert: ext.SignatureAlgorithms,
+        et.application_layer_protocol_negotiation: ext.ALPN,
+        et.psk_key_exchange_modes: ext.PskKeyExchangeModes,
+        et.cookie: ext.Cookie,
+        et.early_data: ext.EarlyDataIndication,
+    }
+    by_context = {
+        (et.key_share, _CH): ext.KeyShareClientHello,
+        (et.key_share, _HRR): ext.KeyShareHelloRetryRequest,
+        (et.key_share, _SH): ext.KeyShareServerHello,
+        (et.supported_versions, _CH): ext.SupportedVersionsClientHello,
+        (et.supported_versions, _SH): ext.SupportedVersionsServerHello,
+        (et.supported_versions, _HRR): ext.SupportedVersionsServerHello,
+        (et.pre_shared_key, _CH): ext.OfferedPsks,
+        (et.pre_shared_key, _SH): ext.PreSharedKeyServerHello,
+    }
+    decoder = by_context.get((ext_type, context), decoders.get(ext_type))
+    if decoder is not None:
+        decoder.decode(body)
+
+
+def _extensions(c: _Cursor, context: str) -> Span:
+    return c.vector(
+        2, "extensions", "the extension block (RFC 8446 §4.2)", lambda c: c.repeat(_extension(context))
+    )
+
+
+# ----------------------------------------------------------------------------- messages (§4)
+
+RANDOM_WHY = "32 random bytes; they make this handshake's keys unique (RFC 8446 §4.1.2)"
+LEGACY_VERSION_WHY = (
+    "frozen at TLS 1.2 so old middleboxes let it through; the real one is in supported_versions"
+)
+
+
+def _client_hello(c: _Cursor) -> list[Span]:
+    return [
+        c.uint(2, lambda v: f"legacy_version: {v:#06x}", LEGACY_VERSION_WHY)[1],
+        c.opaque(32, "random", RANDOM_WHY),
+        c.vector(
+            1, "legacy_session_id", "TLS 1.2 leftover; 32 bytes only in compatibility mode (Appendix D.4)"
+        ),
+        c.vector(
+            2,
+            "cipher_suites",
+            "AEAD + hash pairs the client accepts, preferred first (Appendix B.4)",
+            _codes(2, "cipher_suite", CipherSuite, "an AEAD algorithm and a hash"),
+        ),
+        c.vector(
+            1,
+            "legacy_compression_methods",
+            "always one byte 0: no compression",
+            lambda c: c.repeat(lambda c: c.number(1, "compression_method", "0 = null")),
+        ),
+        _extensions(c, _CH),
+    ]
+
+
+def _server_hello(context: str) -> Callable[[_Cursor], list[Span]]:
+    def read(c: _Cursor) -> list[Span]:
+        random_why = (
+            "the fixed HelloRetryRequest value: SHA-256 of 'HelloRetryRequest' (RFC 8446 §4.1.3)"
+            if context == _HRR
+            else "32 random bytes from the server (RFC 8446 §4.1.3)"
+        )
+        return [
+            c.uint(2, lambda v: f"legacy_version: {v:#06x}", LEGACY_VERSION_WHY)[1],
+            c.opaque(32, "random", random_why),
+            c.vector(1, "legacy_session_id_echo", "the client's legacy_session_id, echoed"),
+            c.code(2, "cipher_suite", CipherSuite, "the suite the server chose"),
+            c.number(1, "legacy_compression_method", "always 0"),
+            _extensions(c, context),
+        ]
+
+    return read
+
+
+def _certificate_entry(c: _Cursor) -> Span:
+    start = c.at()
+    cert = c.vector(3, "cert_data", "one DER-encoded X.509 certificate")
+    der = c.r.data[cert.children[0].end - c.base : cert.end - c.base]
+    subject = _subject(der)
+    cert.label = f"cert_data: {subject}"
+    exts = c.vector(
+        2,
+        "extensions",
+        "per-certificate extensions (OCSP, SCT)",
+        lambda c: c.repeat(_extension("certificate")),
+    )
+    return Span(
+        start, c.at(), f"CertificateEntry: {subject}", "a certificate and its extensions", [cert, exts]
+    )
+
+
+def _subject(der: bytes) -> str:
+    try:
+        from cryptography import x509
+
+        return x509.load_der_x509_certificate(der).subject.rfc4514_string() or "(empty subject)"
+    except (ValueError, TypeError):
+        return "(not a certificate we can parse)"
+
+
+def _body_reader(msg_type: int, is_hrr: bool) -> Callable[[_Cursor], list[Span]]:
+    ht = HandshakeType
+    if msg_type == ht.client_hello:
+        return _client_hello
+    if msg_type == ht.server_hello:
+        return _server_hello(_HRR if is_hrr else _SH)
+    if msg_type == ht.encrypted_extensions:
+        return lambda c: [_extensions(c, "encrypted_extensions")]
+    if msg_type == ht.certificate_request:
+        return lambda c: [
+            c.vector(1, "certificate_request_context", "empty during the handshake"),
+            _extensions(c, "certificate_request"),
+        ]
+    if msg_type == ht.certificate:
+        return lambda c: [
+            c.vector(1, "certificate_request_context", "empty for the server's certificate"),
+            c.vector(
+                3, "certificate_list", "the chain, end-entity first", lambda c: c.repeat(_certificate_entry)
+            ),
+        ]
+    if msg_type == ht.certificate_verify:
+        return lambda c: [
+            c.code(2, "algorithm", SignatureScheme, "how the signature was made"),
+            c.vector(2, "signature", "signature over the transcript hash (RFC 8446 §4.4.3)"),
+        ]
+    if msg_type == ht.finished:
+        return lambda c: [
+            c.opaque(c.r.remaining, "verify_data", "HMAC of the transcript hash (RFC 8446 §4.4.4)")
+        ]
+    if msg_type == ht.new_session_ticket:
+        return lambda c: [
+            c.number(4, "ticket_lifetime", "seconds the ticket may be used"),
+            c.number(4, "ticket_age_add", "random number that hides the ticket's age"),
+            c.vector(1, "ticket_nonce", "makes each ticket's PSK different"),
+            c.vector(2, "ticket", "opaque to the client: the server's encrypted session state"),
+            _extensions(c, "new_session_ticket"),
+        ]
+    if msg_type == ht.key_update:
+        return lambda c: [c.number(1, "request_update", "1 = please update your keys too")]
+    return lambda c: [c.opaque(c.r.remaining, "body", "")] if c.r.remaining else []
+
+
+MESSAGE_EXPLANATIONS = {
+    HandshakeType.client_hello: "the client's offer (RFC 8446 §4.1.2)",
+    HandshakeType.server_hello: "the server's choices (RFC 8446 §4.1.3)",
+    HandshakeType.encrypted_extensions: "the server's other answers, already encrypted (RFC 8446 §4.3.1)",
+    HandshakeType.certificate_request: "the server asks for a client certificate (RFC 8446 §4.3.2)",
+    HandshakeType.certificate: "the certificate chain (RFC 8446 §4.4.2)",
+    HandshakeType.certificate_verify: "a signature proving the key matches the certificate (RFC 8446 §4.4.3)",
+    HandshakeType.finished: "a MAC over the whole handshake (RFC 8446 §4.4.4)",
+    HandshakeType.new_session_ticket: "a ticket for resuming later (RFC 8446 §4.6.1)",
+    HandshakeType.key_update: "new keys from now on (RFC 8446 §4.6.3)",
+    HandshakeType.end_of_early_data: "the end of 0-RTT data (RFC 8446 §4.5)",
+}
+
+
+def message_name(raw_message: bytes) -> str:
+    """The RFC name of a whole handshake message: ``ClientHello``, ``HelloRetryRequest``, ..."""
+    return type(decode_handshake(raw_message)).__name__
+
+
+def annotate_handshake(raw_message: bytes) -> list[Span]:
+    """Spans tiling one whole handshake message (4-byte header included), RFC 8446 §4.
+
+    The top level is ``[handshake header, field, field, ...]``; vectors and
+    extensions have children. Raises ``TLSError`` if the message does not decode.
+    """
+    msg = decode_handshake(raw_message)  # strict: lengths, bounds, trailing bytes
+    is_hrr = isinstance(msg, HelloRetryRequest)
+    c = _Cursor(raw_message, 0, type(msg).__name__)
+    msg_type = c.code(1, "msg_type", HandshakeType, f"{type(msg).__name__}")
+    if is_hrr:
+        msg_type.explanation = "HelloRetryRequest travels as a server_hello (RFC 8446 §4.1.4)"
+    length = c.number(3, "length", "uint24: bytes of the message body that follow")
+    kind = msg_type.label.split(": ")[1]
+    header = Span(
+        0,
+        4,
+        f"handshake header: {kind}",
+        "every handshake message starts so (RFC 8446 §4)",
+        [msg_type, length],
+    )
+    body = _Cursor(c.r.rest(), 4, type(msg).__name__)
+    spans = _body_reader(raw_message[0], is_hrr)(body)
+    body.r.finish()
+    return [header, *spans]
+
+
+# ----------------------------------------------------------------------------- records (§5)
+
+RECORD_WHY = {
+    ContentType.handshake: "a plaintext record carrying handshake messages (RFC 8446 §5.1)",
+    ContentType.change_cipher_spec: "a dummy for middleboxes, ignored by TLS 1.3 (Appendix D.4)",
+    ContentType.alert: "a plaintext alert (RFC 8446 §6)",
+    ContentType.application_data: "an encrypted record: type, content and padding are inside (RFC 8446 §5.2)",
+}
+
+
+def annotate_record(data: bytes, *, tag_len: int = 16) -> list[Span]:
+    """Spans tiling one or more whole records (RFC 8446 §5.1), one top-level Span per record.
+
+    Plaintext handshake records show each whole message inside (``annotate_handshake``);
+    encrypted records show the ciphertext and the ``tag_len``-byte AEAD tag (16 for
+    every suite except TLS_AES_128_CCM_8_SHA256, which has 8).
+    """
+    c = _Cursor(bytes(data), 0, "record")
+    records = []
+    while not c.r.done():
+        start = c.at()
+        ctype = c.code(1, "content_type", ContentType, "what the record carries (RFC 8446 §5.1)")
+        version = c.uint(
+            2, lambda v: f"legacy_record_version: {v:#06x}", "0x0303, or 0x0301 in a first ClientHello"
+        )[1]
+        n = c.r.u16()
+        length = Span(c.at() - 2, c.at(), f"length: {n}", "uint16: bytes of the fragment")
+        header = Span(
+            start, start + 5, "record header", "5 bytes before every record", [ctype, version, length]
+        )
+        fragment = _fragment(data[start], c.r.take(n), c.at() - n, tag_len)
+        kind = ctype.label.split(": ")[1]
+        inside = ", ".join(s.label.split(": ")[0] for s in fragment if s.label[0].isupper())
+        label = f"record: {kind}" + (f" ({inside})" if inside else "")
+        records.append(Span(start, c.at(), label, RECORD_WHY.get(data[start], ""), [header, *fragment]))
+    return records
+
+
+def _fragment(content_type: int, fragment: bytes, base: int, tag_len: int) -> list[Span]:
+    end = base + len(fragment)
+    if content_type == ContentType.handshake:
+        return _handshake_fragment(fragment, base)
+    if content_type == ContentType.change_cipher_spec and fragment == b"\x01":
+        return [Span(base, end, "change_cipher_spec: 0x01", "ignored; it only calms middleboxes")]
+    if content_type == ContentType.alert and len(fragment) == 2:
+        level = Span(
+            base,
+            base + 1,
+            f"level: {name_of(AlertLevel, fragment[0])}",
+            "ignored in TLS 1.3 but for close_notify",
+        )
+        desc = Span(
+            base + 1,
+            end,
+            f"description: {name_of(AlertDescription, fragment[1])}",
+            "what went wrong (RFC 8446 §6)",
+        )
+        return [Span(base, end, f"Alert: {desc.label.split(': ')[1]}", "", [level, desc])]
+    if content_type == ContentType.application_data and len(fragment) >= tag_len:
+        cipher = Span(
+            base,
+            end - tag_len,
+            f"encrypted_record ({len(fragment) - tag_len} bytes)",
+            "TLSInnerPlaintext, encrypted",
+        )
+        tag = Span(
+            end - tag_len,
+            end,
+            f"auth_tag ({tag_len} bytes)",
+            "the AEAD tag: any change to the record breaks it",
+        )
+        return [c for c in (cipher, tag) if c.size]
+    return [Span(base, end, f"fragment ({_bytes(len(fragment))})", "")] if fragment else []
+
+
+def _handshake_fragment(fragment: bytes, base: int) -> list[Span]:
+    """Whole messages in a handshake fragment; a message cut by the record's end stays opaque."""
+    spans, pos = [], 0
+    while pos < len(fragment):
+        size = 4 + int.from_bytes(fragment[pos + 1 : pos + 4], "big") if len(fragment) - pos >= 4 else 1 << 30
+        if pos + size > len(fragment):
+            rest = len(fragment) - pos
+            spans.append(
+                Span(
+                    base + pos,
+                    base + len(fragment),
+                    f"handshake fragment ({_bytes(rest)})",
+                    "continues in the next record (RFC 8446 §5.1)",
+                )
+            )
+            break
+        raw = fragment[pos : pos + size]
+        name = message_name(raw)
+        inner = _shift(annotate_handshake(raw), base + pos)
+        why = (
+            MESSAGE_EXPLANATIONS.get(HandshakeType(raw[0]), "")
+            if raw[0] in HandshakeType._value2member_map_
+            else ""
+        )
+        spans.append(Span(base + pos, base + pos + size, f"{name}: {size} bytes", why, inner))
+        pos += size
+    return spans
+
+
+def annotate(data: bytes) -> list[Span]:
+    """``annotate_record`` if ``data`` starts like a record (type 20-23, version 0x03xx), else ``annotate_handshake``."""
+    data = bytes(data)
+    if len(data) >= 5 and data[0] in (20, 21, 22, 23) and data[1] == 3:
+        return annotate_record(data)
+    return annotate_handshake(data)
+
+
+# ----------------------------------------------------------------------------- showing spans
+
+
+def to_fields(spans: list[Span], *, explanations: bool = False) -> list[tuple[int, int, str, list[Any]]]:
+    """The ``(start, end, label, children)`` fields that ``tlslab.nb.annotated_hex`` takes."""
+    out = []
+    for s in spans:
+        label = f"{s.label} | {s.explanation}" if explanations and s.explanation else s.label
+        out.append((s.start, s.end, label, to_fields(s.children, explanations=explanations)))
+    return out
+
+
+def annotated(data: bytes, spans: list[Span] | None = None, *, explanations: bool = False) -> Any:
+    """Coloured annotated hex (``tlslab.nb.annotated_hex``) of ``data``, annotated unless ``spans`` given."""
+    from .nb import annotated_hex
+
+    spans = annotate(data) if spans is None else spans
+    return annotated_hex(data, to_fields(spans, explanations=explanations))
+
+
+def explorer(data: bytes, spans: list[Span] | None = None) -> Any:
+    """The interactive hex view (``tlslab.nb.hex_explorer``): pick a field, see its bytes and meaning."""
+    from .nb import hex_explorer
+
+    spans = annotate(data) if spans is None else spans
+    return hex_explorer(data, to_fields(spans, explanations=True))
+
+
+def explain(
+    spans: list[Span], data: bytes | None = None, *, max_depth: int | None = None, width: int = 16
+) -> str:
+    """A plain-text table: offsets, size, label (indented by depth), explanation; with ``data``, the bytes.
+
+    Bytes longer than ``width`` are cut with "...". ``max_depth`` hides deeper spans.
+    """
+    rows = []
+    for depth, s in walk(spans):
+        if max_depth is not None and depth > max_depth:
+            continue
+        where = f"{s.start:>4}..{s.end - 1:<4}" if s.size else f"{s.start:>4}      "
+        text = f"{where} {s.size:>4}  {'  ' * depth}{s.label}"
+        if data is not None and not s.children:
+            chunk = bytes(data[s.start : s.end])
+            text += f" = {chunk[:width].hex(' ')}{' ...' if len(chunk) > width else ''}"
+        if s.explanation:
+            text += f"  # {s.explanation}"
+        rows.append(text)
+    return "\n".join(rows)
