@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 # Light colours that keep black text readable, cycled field by field.
 PALETTE = ("#ffd8a8", "#b2f2bb", "#a5d8ff", "#fcc2d7", "#ffec99", "#d0bfff", "#99e9f2", "#e9ecef")
 UNMARKED = "#ffffff"
-_CITATION = re.compile(r"RFC \d+(?: (?:§|Section |Appendix )[\w.\-]+)?")
+_SECTIONS = re.compile(r"RFC \d+ §\d[\w.\-]*(?:, §\d[\w.\-]*)*")
+_RFC = re.compile(r"RFC \d+")
 
 
 class Span(NamedTuple):
@@ -53,12 +54,18 @@ def flatten_fields(fields: list[Any], depth: int = 0) -> list[Span]:
 
 
 def rfc_citation(obj: Any) -> str:
-    """The first "RFC NNNN §x.y" in the object's docstring, else in its module's docstring."""
+    """The RFC section the object implements, as its docstrings cite it.
+
+    The first "RFC NNNN §x.y" (with any ", §z" that follow) in the object's
+    docstring, else in its module's docstring; failing both, the first bare "RFC NNNN".
+    """
     module = inspect.getmodule(obj)
-    for doc in (inspect.getdoc(obj), module.__doc__ if module else None):
-        found = _CITATION.search(doc or "")
-        if found:
-            return found.group(0).rstrip(".")
+    docs = [inspect.getdoc(obj) or "", (module.__doc__ if module else None) or ""]
+    for pattern in (_SECTIONS, _RFC):
+        for doc in docs:
+            found = pattern.search(doc)
+            if found:
+                return found.group(0).rstrip(".")
     return ""
 
 
@@ -217,4 +224,14 @@ def hex_explorer(data: bytes, fields: list[Any]) -> Any:
 
     choose.observe(lambda change: render(change["new"]), names="value")
     render(0)
-    return widgets.VBox([choose, view])
+    return _explorer_box(widgets, [choose, view], len(spans))
+
+
+def _explorer_box(widgets: Any, children: list[Any], count: int) -> Any:
+    """A VBox whose text form (what GitHub and nbval see) is one short line, not the HTML."""
+
+    class HexExplorer(widgets.VBox):
+        def __repr__(self) -> str:
+            return f"hex_explorer: a dropdown over {count} fields (run the notebook to use it)"
+
+    return HexExplorer(children)
