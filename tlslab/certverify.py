@@ -84,7 +84,7 @@ def _load_bundle(path: str) -> tuple[x509.Certificate, ...]:
 
 def verify_server_chain(
     chain_der: Sequence[bytes],
-    server_name: str,
+    server_name: str | None,
     *,
     trust_roots: Sequence[x509.Certificate] | None = None,
     cafile: str | None = None,
@@ -94,7 +94,8 @@ def verify_server_chain(
 
     Args:
         chain_der: the certificates of the Certificate message, leaf first (DER).
-        server_name: the host name (or IP literal) the client wanted to reach.
+        server_name: the host name (or IP literal) the client wanted to reach; ``None``
+            skips the name check (``ClientConfig(check_hostname=False)``: loud, and unsafe).
         trust_roots: trust anchors; default ``load_trust_roots(cafile)``.
         now: the time to check validity at (default: the current UTC time).
 
@@ -108,13 +109,15 @@ def verify_server_chain(
     certs = [_parse(der, position) for position, der in enumerate(chain_der)]
     roots = list(trust_roots) if trust_roots is not None else load_trust_roots(cafile)
     now = _utc(now)
-    path = _build_path(certs[0], certs[1:], roots, server_name)
+    who = server_name or _name(certs[0])
+    path = _build_path(certs[0], certs[1:], roots, who)
     for depth, cert in enumerate(path):
-        _check_validity(cert, depth, server_name, now)
+        _check_validity(cert, depth, who, now)
         if depth > 0:
             _check_issuer(cert, depth)
-    _check_server_auth(path[0], server_name)
-    _check_name(path[0], server_name)
+    _check_server_auth(path[0], who)
+    if server_name is not None:
+        _check_name(path[0], server_name)
     return path
 
 

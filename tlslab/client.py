@@ -267,6 +267,8 @@ class ClientConfig:
     extensions_hook: Callable[[list[ext.Extension]], list[ext.Extension]] | None = None
 
     def __post_init__(self) -> None:
+        if self.verify_chain and self.check_hostname and not self.server_name:
+            raise ValueError("check_hostname needs a server_name to check the certificate against")
         if not self.verify_chain or not self.check_hostname:
             off = [n for n, v in (("chain", self.verify_chain), ("hostname", self.check_hostname)) if not v]
             warnings.warn(

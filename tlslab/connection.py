@@ -60,24 +60,13 @@ def connect(
 ) -> TLSSocket:
     """Open a TCP connection to ``host:port`` and complete a TLS 1.3 handshake.
 
-    ``options`` go to ``ClientConfig`` (e.g. ``verify_chain=False``, loudly).
+    ``options`` go to ``ClientConfig`` (e.g. ``check_hostname=False``, which warns loudly).
     """
+    config = make_config(
+        server_hostname or host, cafile, alpn_protocols, groups, cipher_suites, keylog, **options
+    )
     sock = socket.create_connection((host, port), timeout=timeout)
-    try:
-        return wrap_socket(
-            sock,
-            server_hostname=server_hostname or host,
-            cafile=cafile,
-            alpn_protocols=alpn_protocols,
-            groups=groups,
-            cipher_suites=cipher_suites,
-            keylog=keylog,
-            timeout=timeout,
-            **options,
-        )
-    except BaseException:
-        sock.close()
-        raise
+    return _handshake(sock, config, timeout)
 
 
 def wrap_socket(
@@ -93,7 +82,21 @@ def wrap_socket(
     **options: Any,
 ) -> TLSSocket:
     """Run a TLS 1.3 handshake over a connected socket and return the secured connection."""
-    config = ClientConfig(
+    config = make_config(server_hostname, cafile, alpn_protocols, groups, cipher_suites, keylog, **options)
+    return _handshake(sock, config, timeout)
+
+
+def make_config(
+    server_hostname: str | None,
+    cafile: str | None = None,
+    alpn_protocols: Iterable[str] | None = None,
+    groups: Iterable[str | int] | None = None,
+    cipher_suites: Iterable[str | int] | None = None,
+    keylog: str | os.PathLike[str] | KeyLogCallback | None = None,
+    **options: Any,
+) -> ClientConfig:
+    """A ``ClientConfig`` from ``ssl``-style arguments (names as IANA spells them)."""
+    return ClientConfig(
         server_name=server_hostname,
         cafile=cafile,
         alpn_protocols=tuple(alpn_protocols or ()),
@@ -102,8 +105,15 @@ def wrap_socket(
         keylog=KeyLog(keylog) if isinstance(keylog, (str, os.PathLike)) else keylog,
         **options,
     )
-    tls = TLSSocket(sock, ClientConnection(config), timeout)
-    tls.do_handshake()
+
+
+def _handshake(sock: socket.socket, config: ClientConfig, timeout: float | None) -> TLSSocket:
+    try:
+        tls = TLSSocket(sock, ClientConnection(config), timeout)
+        tls.do_handshake()
+    except BaseException:
+        sock.close()
+        raise
     return tls
 
 

@@ -1,0 +1,91 @@
+"""The socket driver against the offline stand-in: ssl-shaped API, checks on by default, loud when off."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+import pytest
+
+import tlslab
+from tlslab.errors import BadCertificate, TLSTimeout, UnknownCA
+from tlslab.lab import StandIn
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.fixture(scope="module")
+def stand_in():
+    with StandIn() as server:
+        yield server
+
+
+def _connect(server: StandIn, **kw) -> tlslab.TLSSocket:
+    kw.setdefault("server_hostname", server.server_name)
+    kw.setdefault("cafile", server.cafile)
+    return tlslab.connect(server.host, server.port, timeout=5, **kw)
+
+
+def test_getpeercert_has_the_shape_and_values_of_ssl(stand_in):
+    context = ssl.create_default_context(cafile=stand_in.cafile)
+    with socket.create_connection((stand_in.host, stand_in.port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=stand_in.server_name) as ours:
+            expected = ours.getpeercert()
+    with _connect(stand_in) as tls:
+        got = tls.getpeercert()
+        der = tls.getpeercert(binary_form=True)
+    for key in ("subject", "issuer", "version", "serialNumber", "notBefore", "notAfter", "subjectAltName"):
+        assert got[key] == expected[key], key
+    assert der == tls.peer_certificates[0].public_bytes(ssl_der_encoding())
+
+
+def ssl_der_encoding():
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return Encoding.DER
+
+
+def test_version_cipher_alpn_and_http(stand_in):
+    with _connect(
+        stand_in,
+        alpn_protocols=["h2", "http/1.1"],
+        cipher_suites=["TLS_CHACHA20_POLY1305_SHA256"],
+        groups=["secp256r1"],
+    ) as tls:
+        assert tls.version() == "TLSv1.3"
+        assert tls.cipher() == ("TLS_CHACHA20_POLY1305_SHA256", "TLSv1.3", 256)
+        assert tls.group() == "secp256r1"
+        assert tls.selected_alpn_protocol() == "http/1.1"
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+        assert tls.recv_all().startswith(b"HTTP/1.1 200 OK")
+
+
+def test_wrong_name_refused_by_default_and_accepted_loudly_when_asked(stand_in):
+    with pytest.raises(BadCertificate, match="does not match wrong.example.net"):
+        _connect(stand_in, server_hostname="wrong.example.net")
+    with pytest.warns(UserWarning, match="hostname verification is OFF"):
+        with _connect(stand_in, server_hostname="wrong.example.net", check_hostname=False) as tls:
+            assert tls.version() == "TLSv1.3"
+
+
+def test_chain_is_still_checked_when_only_the_hostname_check_is_off(stand_in):
+    with pytest.warns(UserWarning), pytest.raises(UnknownCA):
+        _connect(stand_in, cafile=None, check_hostname=False)  # certifi's roots do not know the stand-in
+
+
+def test_silent_server_times_out():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with pytest.raises(TLSTimeout, match="within 0.3 s"):
+            tlslab.connect("127.0.0.1", listener.getsockname()[1], server_hostname="localhost", timeout=0.3)
+
+
+def test_unknown_group_name_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown group 'x9999'"):
+        tlslab.connect("127.0.0.1", 9, groups=["x9999"])
+
+
+def test_hostname_check_without_a_name_is_refused_up_front():
+    with pytest.raises(ValueError, match="needs a server_name"):
+        tlslab.ClientConfig(server_name=None)
