@@ -17,16 +17,19 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 LOOPBACK = "127.0.0.1"
 PEER_LIFETIME = 120  # seconds: the `timeout` bound on any peer process
 SOCKET_TIMEOUT = 10.0
+
+Handler = Callable[[socket.socket], None]
 
 HTTP_BODY = b"<html><body><h1>tlslab interop peer</h1></body></html>\n"
 
@@ -272,7 +275,7 @@ def http_response(body: bytes = HTTP_BODY, status: str = "200 OK") -> bytes:
     return head.encode() + body
 
 
-def read_until(sock, marker: bytes | None = None, limit: int = 1 << 22) -> bytes:
+def read_until(sock: Any, marker: bytes | None = None, limit: int = 1 << 22) -> bytes:
     """Read from a TLS socket (ours, ssl's) until end of stream (b"") or until ``marker`` arrived."""
     data = b""
     while len(data) < limit and (marker is None or marker not in data):
@@ -294,7 +297,9 @@ def read_request(conn: socket.socket, limit: int = 16384) -> bytes:
     return data
 
 
-def _serve_forever(listener: socket.socket, handle, stop: threading.Event, server: ThreadServer) -> None:
+def _serve_forever(
+    listener: socket.socket, handle: Handler, stop: threading.Event, server: ThreadServer
+) -> None:
     """Accept connections until ``stop`` is set; each one is handled on its own thread."""
     while not stop.is_set():
         try:
@@ -317,7 +322,7 @@ def _serve_forever(listener: socket.socket, handle, stop: threading.Event, serve
 
 
 @contextmanager
-def _thread_server(handle, keylog_path: Path | None) -> Iterator[ThreadServer]:
+def _thread_server(handle: Handler, keylog_path: Path | None) -> Iterator[ThreadServer]:
     """Listen on 127.0.0.1:0 and run ``handle(raw_socket)`` for every connection."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind((LOOPBACK, 0))
