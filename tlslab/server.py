@@ -238,6 +238,7 @@ class ServerConnection:
         self._skip_early_data = 0  # bytes of 0-RTT we may still drop (§4.2.10)
         self._client_hs_secret = self._client_app_secret = self._server_app_secret = b""
         self._read_generation = self._write_generation = 0
+        self._read_closed = self._write_closed = False  # close_notify received / sent (§6.1)
         self.client_random = b""
         self.server_random = config.random or os.urandom(32)
         # Negotiated parameters, readable after the handshake.
@@ -267,7 +268,7 @@ class ServerConnection:
             AlertError: the client broke RFC 8446; the alert is queued in ``data_to_send()``.
             PeerAlert: the client sent a fatal alert.
         """
-        if self.state is State.CLOSED:
+        if self.state is State.CLOSED or self._read_closed:
             raise TLSError("connection is closed")
         before = len(self.events)
         try:
@@ -314,9 +315,16 @@ class ServerConnection:
         self._update_write_keys()
 
     def close(self) -> None:
-        """Send close_notify (RFC 8446 §6.1)."""
-        if self.state is not State.CLOSED:
-            self._send_alert(AlertDescription.close_notify)
+        """Send close_notify (RFC 8446 §6.1).
+
+        This closes our write side only: §6.1 says close_notify "does not have any effect on its
+        read side", so we still read until the client's own close_notify.
+        """
+        if self.state is State.CLOSED or self._write_closed:
+            return
+        self._send_alert(AlertDescription.close_notify)
+        self._write_closed = True
+        if self._read_closed or self._write is None:
             self.state = State.CLOSED
 
     # --------------------------------------------------------------- records (RFC 8446 §5)
@@ -377,7 +385,10 @@ class ServerConnection:
             raise DecodeError(f"an alert is 2 bytes, got {len(data)}")
         level, description = data
         if description == AlertDescription.close_notify:
+            self._read_closed = True
             self.events.append(ConnectionClosed())
+            if self._write_closed:
+                self.state = State.CLOSED
             return
         if description == AlertDescription.user_canceled:  # §6.1: followed by close_notify
             return
@@ -722,6 +733,8 @@ class ServerConnection:
 
     def _send_record(self, content_type: int, data: bytes) -> None:
         assert self._write is not None
+        if self._write_closed:
+            raise TLSError("cannot send after close_notify (RFC 8446 §6.1)")
         self._out += self._tampered("record", self._write.encrypt(content_type, data))
 
     def _send_change_cipher_spec_if_compat(self, ch: ClientHello) -> None:
