@@ -36,6 +36,11 @@ class Span(NamedTuple):
     label: str
     depth: int
 
+    @property
+    def where(self) -> str:
+        """``"3..15"`` (inclusive, as hex dumps count), or ``"3 (empty)"`` for a zero-length field."""
+        return f"{self.start}..{self.end - 1}" if self.end > self.start else f"{self.start} (empty)"
+
 
 def flatten_fields(fields: list[Any], depth: int = 0) -> list[Span]:
     """Depth-first list of every field and sub-field, parents before their children."""
@@ -114,6 +119,12 @@ def _colours(spans: list[Span], size: int) -> list[int | None]:
     return owner
 
 
+def _short_hex(chunk: bytes, limit: int = 16) -> str:
+    if len(chunk) <= limit:
+        return chunk.hex(" ")
+    return f"{chunk[:limit].hex(' ')} ... ({len(chunk)} bytes)"
+
+
 def _colour(index: int | None) -> str:
     return UNMARKED if index is None else PALETTE[index % len(PALETTE)]
 
@@ -146,7 +157,7 @@ class AnnotatedHex:
             indent = "&nbsp;" * 4 * span.depth
             rows.append(
                 f'<tr><td style="background:{_colour(index)};width:1.5em"></td>'
-                f'<td style="text-align:right;padding:0 6px">{span.start}..{span.end - 1}</td>'
+                f'<td style="text-align:right;padding:0 6px">{span.where}</td>'
                 f'<td style="text-align:left">{indent}{html.escape(span.label)}</td></tr>'
             )
         return (
@@ -162,7 +173,7 @@ class AnnotatedHex:
 
     def __repr__(self) -> str:
         legend = [
-            f"{'  ' * span.depth}[{span.start}..{span.end - 1}] {span.label}: {self.data[span.start : span.end].hex(' ')}"
+            f"{'  ' * span.depth}[{span.where}] {span.label}: {_short_hex(self.data[span.start : span.end])}"
             for span in self.spans
         ]
         return hexdump(self.data, self.width) + "\n" + "\n".join(legend)
@@ -195,7 +206,7 @@ def describe_field(data: bytes, fields: list[Any], index: int) -> str:
     span = flatten_fields(fields)[index]
     chunk = bytes(data)[span.start : span.end]
     size = f"{len(chunk)} byte" + ("" if len(chunk) == 1 else "s")
-    text = f"{span.label}: bytes {span.start}..{span.end - 1} ({size}) = {chunk.hex(' ') or '(empty)'}"
+    text = f"{span.label}: bytes {span.where} ({size}) = {chunk.hex(' ') or '(empty)'}"
     if 0 < len(chunk) <= 4:
         text += f" (int {int.from_bytes(chunk, 'big')})"
     if len(chunk) >= 3 and all(32 <= b < 127 for b in chunk):

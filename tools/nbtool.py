@@ -66,6 +66,9 @@ def skeleton(number: str, slug: str, title: str) -> nbformat.NotebookNode:
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Make the notebook's metadata the same on every machine (in place; also returned)."""
     nb.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO})
+    first_code = next((cell for cell in nb.cells if cell.cell_type == "code"), None)
+    if first_code is not None and _lines(first_code.source) == _lines(INSTALL_CELL):
+        first_code.source = INSTALL_CELL  # exactly, whatever blank lines a formatter added
     for index, cell in enumerate(nb.cells):
         cell.setdefault("id", f"cell-{index:02d}")
         cell.metadata = nbformat.from_dict(
@@ -75,6 +78,10 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             if output.get("output_type") == "error":
                 output["traceback"] = [_relative_paths(line) for line in output["traceback"]]
     return nb
+
+
+def _lines(source: str) -> list[str]:
+    return [line for line in source.splitlines() if line.strip()]
 
 
 def _relative_paths(text: str) -> str:
