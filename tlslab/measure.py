@@ -1,0 +1,308 @@
+"""Small timing helpers for notebook 10 and ``benchmarks/``: medians, rates, profiles, a server.
+
+Timings on a shared machine are noisy, so every figure is the *median* of a few
+repeats, each repeat timing several calls back to back with ``time.perf_counter``
+(the same idea as ``timeit``, which takes the minimum instead)::
+
+    >>> median_time(lambda: sum(range(1000)), repeat=5, number=100)   # doctest: +SKIP
+    1.2e-05
+    >>> throughput(8 * MIB, 0.5)                                       # MiB per second
+    16.0
+
+``TimingServer`` is the offline stand-in for example.com (``tlslab.lab.StandIn``)
+taught two more things for measuring: it keeps a connection open for more
+requests (HTTP/1.1 keep-alive), and ``GET /bytes/N`` answers with N bytes.
+``http_get`` is the matching client; it works over ``ssl`` and ``tlslab`` sockets alike.
+
+Nothing here asserts a speed: numbers are for reading, and they vary run to run.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import re
+import socket
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import lab
+from .constants import CipherSuite, ContentType
+from .record import HEADER_LEN, RecordProtection, RecordReader, split_fragments
+from .suites import SUITES, Suite
+
+MIB = 1 << 20
+KIB = 1 << 10
+RECV_SIZE = 1 << 17
+MAX_BULK = 256 * MIB  # the largest GET /bytes/N the TimingServer serves
+DEFAULT_SUITE = SUITES[CipherSuite.TLS_AES_128_GCM_SHA256]
+
+Clock = Callable[[], float]
+
+
+# ---------------------------------------------------------------- timing
+
+
+def sample_times(
+    fn: Callable[[], object], repeat: int = 5, number: int = 1, *, clock: Clock = time.perf_counter
+) -> list[float]:
+    """Seconds per call of ``fn``, one sample per repeat; each sample times ``number`` calls in a row.
+
+    Timing several calls together keeps the clock's own cost and resolution out of
+    very short measurements.
+    """
+    if repeat < 1 or number < 1:
+        raise ValueError(f"repeat and number must be at least 1, not {repeat} and {number}")
+    samples = []
+    for _ in range(repeat):
+        start = clock()
+        for _ in range(number):
+            fn()
+        samples.append((clock() - start) / number)
+    return samples
+
+
+def median_time(
+    fn: Callable[[], object],
+    repeat: int = 5,
+    number: int = 1,
+    *,
+    warmup: int = 1,
+    clock: Clock = time.perf_counter,
+) -> float:
+    """Median seconds per call of ``fn`` over ``repeat`` samples of ``number`` calls each.
+
+    ``warmup`` untimed calls run first (imports, caches, a first TCP connection).
+    The median, unlike the mean, ignores the odd run slowed down by another process.
+    """
+    for _ in range(warmup):
+        fn()
+    return statistics.median(sample_times(fn, repeat, number, clock=clock))
+
+
+def throughput(nbytes: int, seconds: float) -> float:
+    """MiB per second for ``nbytes`` moved in ``seconds`` (1 MiB = 2^20 bytes)."""
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, not {seconds}")
+    return nbytes / seconds / MIB
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration with three significant digits and a unit people read: ns, µs, ms or s."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(seconds) >= scale:
+            return f"{_three_digits(seconds / scale)} {unit}"
+    return f"{_three_digits(seconds / 1e-9)} ns"
+
+
+def _three_digits(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+# ---------------------------------------------------------------- records
+
+
+def record_overhead(suite: Suite = DEFAULT_SUITE) -> int:
+    """Bytes a protected record adds to its content: 5-byte header, 1 type byte, the AEAD tag (§5.2)."""
+    return HEADER_LEN + 1 + suite.tag_len
+
+
+def record_round_trip(data: bytes, record_size: int, suite: Suite = DEFAULT_SUITE) -> Callable[[], int]:
+    """A function that sends ``data`` through record protection and back, as a real pair of peers would.
+
+    Each call encrypts ``data`` in records of ``record_size`` content bytes
+    (``tlslab.record.RecordProtection``), cuts the byte stream back into records
+    (``RecordReader``) and decrypts them; it returns the bytes that went over the "wire".
+    The keys are made once, outside the timed function.
+    """
+    if not 0 < record_size <= 1 << 14:
+        raise ValueError(f"a record carries 1 to 16384 bytes of content, not {record_size}")
+    secret = bytes(range(suite.hash_len))  # any fixed secret will do for timing
+    writer, reader = RecordProtection(suite, secret), RecordProtection(suite, secret)
+
+    def run() -> int:
+        wire = b"".join(
+            writer.encrypt(ContentType.application_data, piece)
+            for piece in split_fragments(data, record_size)
+        )
+        incoming = RecordReader()
+        incoming.feed(wire)
+        received = sum(len(reader.decrypt(record)[1]) for record in incoming)
+        if received != len(data):
+            raise AssertionError(f"sent {len(data)} bytes, got {received} back")
+        return len(wire)
+
+    return run
+
+
+# ---------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One function in a profile, averaged per run of the profiled code."""
+
+    function: str
+    calls: float  # calls per run
+    own: float  # seconds per run spent in the function itself
+    cumulative: float  # seconds per run in the function and everything it called
+
+
+def profile_top(
+    fn: Callable[[], object], *, runs: int = 10, top: int = 12, sort: str = "tottime"
+) -> list[ProfileRow]:
+    """Run ``fn`` ``runs`` times under ``cProfile``; the ``top`` functions by ``sort`` (own time by default).
+
+    Only the calling thread is profiled: time spent waiting for a server shows up as
+    the socket ``recv`` that waited, not as the server's own functions.
+    """
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        fn()
+    profiler.disable()
+    stats: dict[Any, tuple[int, int, float, float, Any]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    index = {"tottime": 2, "cumtime": 3, "ncalls": 1}[sort]
+    ranked = sorted(stats.items(), key=lambda item: item[1][index], reverse=True)[:top]
+    return [
+        ProfileRow(_function_label(key), calls / runs, own / runs, cumulative / runs)
+        for key, (_, calls, own, cumulative, _) in ranked
+    ]
+
+
+def _function_label(key: tuple[str, int, str]) -> str:
+    """``tlslab/record.py:245 encrypt`` for Python code, ``socket.recv (built-in)`` for code in C or Rust."""
+    filename, line, name = key
+    if filename == "~":  # built-in functions and methods: "<method 'recv' of '_socket.socket' objects>"
+        method = re.fullmatch(r"<method '(\w+)' of '(?:[\w.]*\.)?(\w+)' objects>", name)
+        if method:
+            return f"{method.group(2)}.{method.group(1)} (built-in)"
+        function = re.fullmatch(r"<built-in method ([\w.]+)>", name)
+        if function:
+            return f"{function.group(1)} (built-in)"
+        return re.sub(r" at 0x[0-9a-f]+", "", name)
+    parts = filename.replace(os.sep, "/").split("/")
+    where = "/".join(parts[-2:]) if parts[-2:-1] == ["tlslab"] else parts[-1]
+    return f"{where}:{line} {name}"
+
+
+def format_profile(rows: list[ProfileRow]) -> str:
+    """The rows of ``profile_top`` as a text table: calls, own and cumulative time per run."""
+    lines = [f"{'calls':>7} {'own':>9} {'incl.':>9}  function (per run)"]
+    for row in rows:
+        lines.append(
+            f"{row.calls:7.0f} {format_seconds(row.own):>9} {format_seconds(row.cumulative):>9}  {row.function}"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- a server and a client to measure with
+
+
+def bulk_path(nbytes: int) -> str:
+    """The path that makes a ``TimingServer`` answer with ``nbytes`` bytes."""
+    return f"/bytes/{nbytes}"
+
+
+def timing_response(path: str, method: str = "GET") -> bytes:
+    """The ``TimingServer``'s answer: N zero bytes for ``/bytes/N``, else the stand-in's page (200 or 404).
+
+    Always with Content-Length and ``Connection: keep-alive``, so one connection can carry many requests.
+    """
+    status, body = "200 OK", lab.PAGE
+    if path.startswith("/bytes/") and path[7:].isdigit() and int(path[7:]) <= MAX_BULK:
+        body = bytes(int(path[7:]))
+    elif path not in ("/", "/index.html"):
+        status = "404 Not Found"
+    if method not in ("GET", "HEAD"):
+        status, body = "405 Method Not Allowed", b"method not allowed\n"
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n"
+        "Server: tlslab-timing\r\nConnection: keep-alive\r\n\r\n"
+    )
+    return head.encode("ascii") + (b"" if method == "HEAD" else body)
+
+
+class TimingServer(lab.StandIn):
+    """The stand-in for example.com (Python ``ssl``, TLS 1.3, 127.0.0.1), with keep-alive and a bulk path.
+
+    Same certificates as ``tlslab.lab.StandIn`` (root -> intermediate -> ECDSA P-256 leaf),
+    but each connection answers request after request (no pipelining) until the
+    client closes it or asks ``Connection: close``, and ``GET /bytes/N`` returns N bytes.
+    """
+
+    def _handle(self, raw: socket.socket) -> None:
+        try:
+            with self._context.wrap_socket(raw, server_side=True) as conn:
+                while True:
+                    head = _read_head(conn)
+                    method, path = lab.parse_request_line(head)
+                    if not method:
+                        break
+                    conn.sendall(timing_response(path, method))
+                    if b"\r\nconnection: close" in head.lower():
+                        break
+                try:
+                    conn.unwrap()
+                except OSError:
+                    pass
+        except OSError as exc:  # ssl.SSLError is an OSError: a client that hangs up early
+            self.errors.append(exc)
+        finally:
+            raw.close()
+
+    def describe(self) -> str:
+        return f"the stand-in for example.com with keep-alive and /bytes/N, on {self.host}:{self.port}"
+
+
+def _read_head(conn: Any) -> bytes:
+    """A request head, up to the blank line; b"" when the client closed (or sent too much)."""
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < lab.MAX_REQUEST_HEAD:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def http_get(
+    sock: Any, path: str = "/", host: str = lab.SERVER_NAME, *, keep_alive: bool = True
+) -> tuple[str, int]:
+    """Send ``GET path`` over ``sock`` (``ssl`` or ``tlslab``) and read the whole answer.
+
+    Reads the head, then exactly Content-Length bytes of body, so the connection can carry
+    the next request. Returns ``(status line, body length)``; the body itself is dropped.
+    """
+    connection = "keep-alive" if keep_alive else "close"
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: {connection}\r\n\r\n".encode("ascii"))
+    buffer = bytearray()
+    while b"\r\n\r\n" not in buffer:
+        buffer += _recv(sock)
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    length = _content_length(head)
+    received = len(rest)
+    while received < length:
+        received += len(_recv(sock))
+    return head.split(b"\r\n", 1)[0].decode("latin-1"), length
+
+
+def _recv(sock: Any) -> bytes:
+    chunk = sock.recv(RECV_SIZE)
+    if not chunk:
+        raise ConnectionError("the server closed the connection in the middle of an answer")
+    return chunk
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    raise ValueError("the answer has no Content-Length")
