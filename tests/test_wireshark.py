@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -60,6 +61,8 @@ def test_tshark_decrypts_a_tlslab_session_with_its_keylog(tmp_path):
     with StandIn() as server:
         capture = _start_capture(server.port, pcap)
         try:
+            socket.create_connection((server.host, server.port), timeout=5).close()  # warm-up; may be lost
+            time.sleep(0.2)
             with tlslab.connect(
                 server.host,
                 server.port,
@@ -68,6 +71,7 @@ def test_tshark_decrypts_a_tlslab_session_with_its_keylog(tmp_path):
                 keylog=str(keys),
                 timeout=5,
             ) as tls:
+                client_port = tls.sock.getsockname()[1]
                 tls.key_update(request_peer_update=True)  # later records need the _1 secrets
                 tls.sendall(
                     b"GET / HTTP/1.1\r\nHost: example.com\r\nX-Sent: after-key-update\r\nConnection: close\r\n\r\n"
@@ -93,7 +97,7 @@ def test_tshark_decrypts_a_tlslab_session_with_its_keylog(tmp_path):
             f"tcp.port=={server.port},tls",
             "-q",
             "-z",
-            "follow,tls,ascii,0",
+            f"follow,tls,ascii,127.0.0.1:{client_port},127.0.0.1:{server.port}",
         ]
         if keylog is not None:
             args[3:3] = ["-o", f"tls.keylog_file:{keylog}"]
