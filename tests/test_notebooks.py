@@ -220,11 +220,13 @@ def test_nbtool_normalise_strips_noise() -> None:
     )
     trace = f"File {ROOT / 'tlslab' / 'nb.py'}:3, in <module>"
     cell.outputs = [nbformat.v4.new_output("error", ename="E", evalue="", traceback=[trace])]
-    notebook = nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": {"state": {}}})
+    formatted = nbformat.v4.new_code_cell(INSTALL_CELL.replace("import sys\n", "import sys\n\n"))
+    notebook = nbformat.v4.new_notebook(cells=[formatted, cell], metadata={"widgets": {"state": {}}})
     nbtool.normalise(notebook)
     assert notebook.metadata.kernelspec.name == "python3" and "widgets" not in notebook.metadata
-    assert dict(notebook.cells[0].metadata) == {"tags": ["raises-exception"]}
-    assert notebook.cells[0].outputs[0].traceback == ["File tlslab/nb.py:3, in <module>"]
+    assert notebook.cells[0].source == INSTALL_CELL, "the blank line ruff format adds is taken out"
+    assert dict(notebook.cells[1].metadata) == {"tags": ["raises-exception"]}
+    assert notebook.cells[1].outputs[0].traceback == ["File tlslab/nb.py:3, in <module>"]
 
 
 # ---------------------------------------------------------------- tlslab.nb
