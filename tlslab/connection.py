@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -143,7 +144,7 @@ class TLSSocket:
         self.connection = connection
         self.timeout = timeout
         sock.settimeout(timeout)
-        self._plaintext = bytearray()
+        self._plaintext: deque[bytes] = deque()  # decrypted records not yet read
         self._eof = False
         self._closed = False
 
@@ -181,7 +182,7 @@ class TLSSocket:
         self._flush()
         for event in events:
             if isinstance(event, ApplicationData):
-                self._plaintext += event.data
+                self._plaintext.append(event.data)
             elif isinstance(event, ConnectionClosed):
                 self._eof = True
 
@@ -200,12 +201,19 @@ class TLSSocket:
             self._read_more()
 
     def recv(self, bufsize: int = 16384) -> bytes:
-        """Up to ``bufsize`` bytes of application data; ``b""`` once the peer sent close_notify."""
+        """Up to ``bufsize`` bytes of application data; ``b""`` once the peer sent close_notify.
+
+        Like ``ssl``, one call returns at most one record's worth, without copying it again.
+        """
         while not self._plaintext and not self._eof:
             self._read_more()
-        out = bytes(self._plaintext[:bufsize])
-        del self._plaintext[:bufsize]
-        return out
+        if not self._plaintext:
+            return b""
+        chunk = self._plaintext[0]
+        if len(chunk) <= bufsize:
+            return self._plaintext.popleft()
+        self._plaintext[0] = chunk[bufsize:]
+        return chunk[:bufsize]
 
     def read(self, n: int = 16384) -> bytes:
         return self.recv(n)
