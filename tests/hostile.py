@@ -40,9 +40,13 @@ SERVER_NAME = "localhost"
 def server_config(pki: Any, kind: str = "ecdsa-p256", **overrides: Any) -> ServerConfig:
     """A server with the ``pki`` leaf of ``kind`` and the intermediate, logging keys in memory."""
     leaf = pki.leaves[kind].issued
-    options: dict[str, Any] = {"keylog": MemoryKeyLog()}
+    options: dict[str, Any] = {
+        "certificate_chain": [leaf.cert, pki.intermediate.cert],
+        "private_key": leaf.key,
+        "keylog": MemoryKeyLog(),
+    }
     options.update(overrides)
-    return ServerConfig([leaf.cert, pki.intermediate.cert], leaf.key, **options)
+    return ServerConfig(**options)
 
 
 def client_config(pki: Any, **overrides: Any) -> ClientConfig:
