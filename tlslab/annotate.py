@@ -210,12 +210,16 @@ EXTENSION_EXPLANATIONS: dict[int, str] = {
     0xFF01: "renegotiation_info: a TLS 1.2 safety signal (RFC 5746)",
     0x0023: "session_ticket: TLS 1.2 tickets (RFC 5077)",
     0x0017: "extended_master_secret: a TLS 1.2 fix (RFC 7627)",
+    0x000B: "ec_point_formats: for TLS 1.2 clients (RFC 8422)",
+    0x0016: "encrypt_then_mac: for TLS 1.2 CBC suites (RFC 7366)",
 }
 _EXTRA_NAMES = {
     28: "record_size_limit",
     0xFF01: "renegotiation_info",
     0x0023: "session_ticket",
     0x0017: "extended_master_secret",
+    0x000B: "ec_point_formats",
+    0x0016: "encrypt_then_mac",
 }
 
 

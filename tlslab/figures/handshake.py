@@ -13,6 +13,7 @@ what was inside. To look inside encrypted records it does what Wireshark does wi
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,9 +91,16 @@ def transitions() -> dict[tuple[State, HandshakeType, str], State]:
 
 
 def _figure(width: float, height: float) -> tuple[Any, Any]:
+    """A pyplot-free Figure that shows itself as a PNG in Jupyter, even without ``%matplotlib inline``."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
+    class _ShownFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=90)
+            return buffer.getvalue()
+
+    fig = _ShownFigure(figsize=(width, height), layout="constrained")
     ax = fig.add_subplot()
     ax.set_axis_off()
     return fig, ax
