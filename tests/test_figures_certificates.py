@@ -1,0 +1,92 @@
+"""tlslab.figures.certificates: the chain picture and the failure gallery say the right things."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from tlslab import pki  # noqa: E402
+from tlslab.figures import certificates as fc  # noqa: E402
+
+UTC = dt.timezone.utc
+NOW = dt.datetime(2030, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def chain() -> list:
+    root = pki.make_ca(
+        "Fig Root",
+        not_before=dt.datetime(2030, 1, 1, tzinfo=UTC),
+        not_after=dt.datetime(2040, 1, 1, tzinfo=UTC),
+    )
+    inter = pki.issue(
+        root,
+        common_name="Fig Intermediate",
+        is_ca=True,
+        not_before=dt.datetime(2030, 1, 1, tzinfo=UTC),
+        not_after=dt.datetime(2030, 5, 1, tzinfo=UTC),
+    )
+    leaf = pki.issue(
+        inter,
+        common_name="www.fig.example",
+        dns_names=["www.fig.example", "*.fig.example"],
+        ip_addresses=["127.0.0.1"],
+        not_before=dt.datetime(2030, 7, 1, tzinfo=UTC),
+        not_after=dt.datetime(2030, 9, 1, tzinfo=UTC),
+    )
+    return [leaf.cert, inter.cert, root.cert]
+
+
+def test_chain_figure_texts(chain: list) -> None:
+    fig = fc.chain_figure(chain, NOW)
+    texts = fc.figure_texts(fig)
+    plt.close(fig)
+    assert "www.fig.example\nleaf" in texts
+    assert "Fig Intermediate\nintermediate" in texts
+    assert "Fig Root\nroot (self-signed)" in texts
+    assert "SAN: www.fig.example, *.fig.example, 127.0.0.1" in texts
+    assert texts.count("signed by") == 2
+    assert " not yet valid" in texts and " expired" in texts and " valid" in texts
+    assert "now 2030-06-01" in texts
+
+
+def test_chain_figure_flags_a_wrong_signature(chain: list) -> None:
+    other = pki.make_ca("Someone Else")
+    fig = fc.chain_figure([chain[0], other.cert], NOW)
+    texts = fc.figure_texts(fig)
+    plt.close(fig)
+    assert "NOT signed by" in texts and "signed by" not in texts
+
+
+def test_validity_state(chain: list) -> None:
+    leaf, inter, root = chain
+    assert [fc.validity_state(c, NOW) for c in chain] == ["not yet valid", "expired", "valid"]
+    assert fc.validity_state(leaf, dt.datetime(2030, 8, 1, tzinfo=UTC)) == "valid"
+    assert fc.san_names(root) == []
+    assert fc.common_name(inter.subject) == "Fig Intermediate"
+
+
+def test_gallery_table() -> None:
+    rows = [
+        fc.GalleryRow(
+            "expired",
+            "certificate_expired",
+            "certificate for a.example expired on 2030-01-01",
+            "cert is expired",
+        ),
+        fc.GalleryRow("<script>", "unknown_ca", "x & y", "ok"),
+    ]
+    table = fc.gallery_table(rows)
+    page = table._repr_html_()
+    assert page.count("<tr>") == 3
+    assert '<td style="text-align:left">certificate_expired</td>' in page
+    assert "&lt;script&gt;" in page and "x &amp; y" in page and "<script>" not in page
+    text = repr(table)
+    assert "tlslab:       certificate_expired: certificate for a.example expired on 2030-01-01" in text
+    assert "cryptography: cert is expired" in text

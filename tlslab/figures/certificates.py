@@ -1,0 +1,183 @@
+"""Pictures of a certificate chain and a table of failed checks, for notebook 06 (RFC 5280 §6, RFC 8446 §4.4.2).
+
+``chain_figure`` draws a chain from real ``x509.Certificate`` objects: on the
+left who signed whom (leaf at the bottom, the trust anchor at the top, as
+RFC 5280 §6.1 walks it), with the leaf's subjectAltName names; on the right
+each certificate's validity period as a bar against a "now" line, so an
+expired or not-yet-valid certificate stands out.
+
+``gallery_table`` shows failure cases side by side: what tlslab's verifier
+said (the alert and its reason) and what another verifier said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+
+def common_name(name: x509.Name) -> str:
+    """The first commonName of a Name, else its RFC 4514 string."""
+    values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[0].value) if values else name.rfc4514_string()
+
+
+def san_names(cert: x509.Certificate) -> list[str]:
+    """dNSName and iPAddress entries of the subjectAltName, in order (empty without one)."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [
+        *san.get_values_for_type(x509.DNSName),
+        *(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+    ]
+
+
+def validity_state(cert: x509.Certificate, now: dt.datetime) -> str:
+    """``"valid"``, ``"expired"`` or ``"not yet valid"`` at ``now`` (RFC 5280 §4.1.2.5)."""
+    if now > cert.not_valid_after_utc:
+        return "expired"
+    if now < cert.not_valid_before_utc:
+        return "not yet valid"
+    return "valid"
+
+
+def chain_figure(certs: Sequence[x509.Certificate], now: dt.datetime) -> Any:
+    """Leaf -> ... -> root: who signed whom, the leaf's names, and validity bars against ``now``.
+
+    ``certs`` is leaf first, as ``verify_server_chain`` returns the path. The
+    signature arrows say "signed by" when the issuer's key verifies the
+    certificate, and "NOT signed by" when it does not.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(10, 1.0 + 1.1 * len(certs)), gridspec_kw={"width_ratios": [1, 1.3]}
+    )
+    _draw_boxes(left, certs)
+    _draw_validity(right, certs, now)
+    fig.tight_layout()
+    return fig
+
+
+def _role(cert: x509.Certificate, position: int) -> str:
+    if cert.issuer == cert.subject:
+        return "root (self-signed)"
+    return "leaf" if position == 0 else "intermediate"
+
+
+def _draw_boxes(ax: Any, certs: Sequence[x509.Certificate]) -> None:
+    n = len(certs)
+    for i, cert in enumerate(certs):
+        y = i  # leaf at the bottom (y = 0), root at the top
+        text = f"{common_name(cert.subject)}\n{_role(cert, i)}"
+        ax.text(
+            0.5, y, text, ha="center", va="center", fontsize=9, bbox={"boxstyle": "round", "fc": "#e7f5ff"}
+        )
+        if i == 0 and san_names(cert):
+            ax.text(0.5, y - 0.42, "SAN: " + ", ".join(san_names(cert)), ha="center", va="center", fontsize=8)
+        if i + 1 < n:
+            label = "signed by" if _verifies(cert, certs[i + 1]) else "NOT signed by"
+            ax.annotate("", xy=(0.5, y + 0.72), xytext=(0.5, y + 0.28), arrowprops={"arrowstyle": "->"})
+            ax.text(0.55, y + 0.5, label, fontsize=8, va="center", color="#495057")
+    ax.set(xlim=(0, 1), ylim=(-0.7, n - 0.3))
+    ax.axis("off")
+
+
+def _verifies(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except Exception:  # noqa: BLE001 -- any failure means "not signed by", which is what we draw
+        return False
+
+
+def _draw_validity(ax: Any, certs: Sequence[x509.Certificate], now: dt.datetime) -> None:
+    import matplotlib.dates as mdates
+
+    colours = {"valid": "#8ce99a", "expired": "#ffa8a8", "not yet valid": "#ffd8a8"}
+    for i, cert in enumerate(certs):
+        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+        state = validity_state(cert, now)
+        ax.barh(
+            i,
+            mdates.date2num(end) - mdates.date2num(start),
+            left=mdates.date2num(start),
+            color=colours[state],
+        )
+        ax.text(mdates.date2num(end), i, f" {state}", va="center", fontsize=8)
+    ax.axvline(mdates.date2num(now), color="#c92a2a", linestyle="--")
+    ax.text(
+        mdates.date2num(now),
+        len(certs) - 0.45,
+        f"now {now:%Y-%m-%d}",
+        color="#c92a2a",
+        fontsize=8,
+        ha="center",
+    )
+    ax.set_yticks(range(len(certs)), [common_name(c.subject) for c in certs], fontsize=8)
+    ax.set_ylim(-0.6, len(certs) - 0.3)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    ax.tick_params(axis="x", labelsize=8, labelrotation=30)
+    ax.set_title("validity (notBefore .. notAfter)", fontsize=9)
+
+
+def figure_texts(fig: Any) -> list[str]:
+    """Every text drawn in ``fig``: labels, tick labels, titles (for tests and for screen readers)."""
+    texts = []
+    for ax in fig.axes:
+        texts += [t.get_text() for t in ax.texts]
+        texts += [t.get_text() for t in ax.get_yticklabels()]
+        texts.append(ax.get_title())
+    return [t for t in texts if t]
+
+
+# ---------------------------------------------------------------------- the gallery
+
+
+@dataclass
+class GalleryRow:
+    """One failure case: what we tried, what tlslab said (alert, reason), and a second opinion."""
+
+    case: str
+    alert: str
+    reason: str
+    reference: str
+
+
+class GalleryTable:
+    """A table of ``GalleryRow``; HTML in a notebook, aligned text elsewhere."""
+
+    columns = ("case", "tlslab alert", "tlslab reason", "cryptography.x509.verification")
+
+    def __init__(self, rows: Sequence[GalleryRow]) -> None:
+        self.rows = list(rows)
+
+    def _cells(self) -> list[tuple[str, str, str, str]]:
+        return [(r.case, r.alert, r.reason, r.reference) for r in self.rows]
+
+    def _repr_html_(self) -> str:
+        head = "".join(f'<th style="text-align:left">{html.escape(c)}</th>' for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f'<td style="text-align:left">{html.escape(v)}</td>' for v in row) + "</tr>"
+            for row in self._cells()
+        )
+        return f'<table style="font-size:90%"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    def __repr__(self) -> str:
+        lines = []
+        for case, alert, reason, reference in self._cells():
+            lines.append(f"{case}\n  tlslab:       {alert}: {reason}\n  cryptography: {reference}")
+        return "\n".join(lines)
+
+
+def gallery_table(rows: Sequence[GalleryRow]) -> GalleryTable:
+    """The failure gallery as a table (HTML in a notebook, text in a terminal)."""
+    return GalleryTable(rows)
