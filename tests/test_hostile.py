@@ -937,6 +937,14 @@ ROWS = [
         for k, what in enumerate(["EncryptedExtensions", "Certificate", "CertificateVerify", "Finished"])
     ],
     Row(
+        "bit flipped in ServerHello.random by a man in the middle",
+        memory(wire=lambda data, n: flip_bit(data, 5 + 4 + 2 + 8, 2) if n == 0 else data),
+        BadRecordMac,
+        A.bad_record_mac,
+        "record 0 failed authentication",
+        "§4.4.1, §5.2",
+    ),
+    Row(
         "bit flipped in a protected record's header",
         memory(wire=flip_header_version),
         BadRecordMac,
@@ -1231,6 +1239,26 @@ def test_genuine_flight_is_accepted(pki, genuine):
     client = _fresh_client(pki, client_options)
     client.receive_data(flight)
     assert client.handshake_complete  # so a rejected flip below is the flip's doing
+
+
+def test_a_bit_flipped_in_every_byte_of_the_server_flight_is_caught(pki, genuine):
+    """Every byte of the flight, one bit each (the bit rotates with the position)."""
+    client_options, flight = genuine
+    skip = _unauthenticated_bytes(flight)
+    caught = waiting = 0
+    for index in range(len(flight)):
+        if index in skip:
+            continue
+        client = _fresh_client(pki, client_options)
+        try:
+            client.receive_data(flip_bit(flight, index, index % 8))
+        except TLSError as exc:
+            assert "tlslab bug" not in str(exc), (index, exc)
+            caught += 1
+            continue
+        assert not client.handshake_complete, f"a flipped bit at byte {index} went unnoticed"
+        waiting += 1
+    assert caught > 0.95 * len(flight), (caught, waiting)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -27,6 +27,7 @@ from hostile import (
 )
 from peers import require_tool
 
+import tlslab
 from tlslab import extensions as ext
 from tlslab.client import ApplicationData, ClientConnection, ConnectionClosed, HandshakeComplete, NewTicket
 from tlslab.constants import (
@@ -537,3 +538,18 @@ def test_gnutls_cli(pki):
     assert "Handshake was completed" in out and HTTP_RESPONSE_BODY.decode() in out, out
     assert "TLS1.3" in out and not served.errors
     assert completed(served.events).alpn_protocol == "http/1.1"
+
+
+@pytest.mark.interop
+def test_tlslab_client_over_tcp(pki):
+    """Both ends tlslab, through the socket driver: HRR, ALPN, tickets, then a clean close (§6.1)."""
+    with tlslab_server(_make(pki, "ed25519", groups=[NamedGroup.secp256r1], alpn_protocols=["h2"])) as served:
+        with tlslab.connect(
+            LOOPBACK, served.port, server_hostname=SERVER_NAME, cafile=str(pki.cafile), alpn_protocols=["h2"]
+        ) as tls:
+            assert (tls.group(), tls.selected_alpn_protocol()) == ("secp256r1", "h2")
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            response = tls.recv_all()  # ends at the server's close_notify, not at a bare TCP close
+        assert served.done.wait(5)
+    assert response.endswith(HTTP_RESPONSE_BODY) and not served.errors
+    assert completed(served.events).hello_retry
