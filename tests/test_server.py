@@ -25,6 +25,8 @@ from hostile import (
     split_records,
     tlslab_server,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from peers import require_tool
 
 import tlslab
@@ -553,3 +555,44 @@ def test_tlslab_client_over_tcp(pki):
         assert served.done.wait(5)
     assert response.endswith(HTTP_RESPONSE_BODY) and not served.errors
     assert completed(served.events).hello_retry
+
+
+# --------------------------------------------------------------------------- fuzzing the server
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    junk=st.binary(max_size=400)
+    | st.builds(
+        lambda t, b: bytes([t, 3, 1]) + len(b).to_bytes(2, "big") + b,
+        st.sampled_from([20, 21, 22, 23]),
+        st.binary(max_size=300),
+    )
+)
+def test_random_bytes_to_the_server(pki, junk):
+    """Bad client input gives a TLSError and a queued alert, never another exception."""
+    server = ServerConnection(server_config(pki, keylog=None))
+    try:
+        server.receive_data(junk)
+    except TLSError as exc:
+        assert "tlslab bug" not in str(exc), exc
+        if hasattr(exc, "alert") and not isinstance(exc, PeerAlert):
+            assert server.data_to_send() == alert_record(exc.alert)
+        return
+    assert server.state is State.START  # still waiting for a whole ClientHello
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bit_flips_in_a_client_hello(pki, data):
+    """A flipped ClientHello is refused with a TLSError, or answered (the client's Finished check
+    catches what the server cannot see, §4.4.4); nothing else escapes."""
+    hello = ClientConnection(client_config(pki, keylog=None)).data_to_send()
+    index = data.draw(st.integers(0, len(hello) - 1), label="byte")
+    flipped = hello[:index] + bytes([hello[index] ^ (1 << data.draw(st.integers(0, 7), label="bit"))])
+    flipped += hello[index + 1 :]
+    server = ServerConnection(server_config(pki, keylog=None))
+    try:
+        server.receive_data(flipped)
+    except TLSError as exc:
+        assert "tlslab bug" not in str(exc), exc
