@@ -804,7 +804,7 @@ ROWS = [
         memory(tamper=at("encrypted_extensions", lambda d: b"\x08\x00\x00\x02\x00\x05")),
         DecodeError,
         A.decode_error,
-        "EncryptedExtensions",
+        "EncryptedExtensions: needs 5 more bytes",
         "§4.3.1, §6.2",
     ),
     # --- Certificate (§4.4.2) ---
