@@ -92,15 +92,15 @@ def transitions() -> dict[tuple[State, HandshakeType, str], State]:
 
 def _figure(width: float, height: float) -> tuple[Any, Any]:
     """A pyplot-free Figure that shows itself as a PNG in Jupyter, even without ``%matplotlib inline``."""
-    from matplotlib.figure import Figure
+    import matplotlib.figure
 
-    class _ShownFigure(Figure):
+    class Figure(matplotlib.figure.Figure):
         def _repr_png_(self) -> bytes:
             buffer = io.BytesIO()
             self.savefig(buffer, format="png", dpi=90)
             return buffer.getvalue()
 
-    fig = _ShownFigure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.add_subplot()
     ax.set_axis_off()
     return fig, ax
