@@ -65,7 +65,7 @@ def record_fields(record: bytes, inner: bytes | None = None, tag_len: int = 16) 
         "header = additional data",
         [
             (0, 1, f"opaque_type = {record[0]} ({_type_name(record[0])})"),
-            (1, 3, "legacy_record_version = 0x0303"),
+            (1, 3, f"legacy_record_version = 0x{record[1:3].hex()}"),
             (3, 5, f"length = {length}"),
         ],
     )
