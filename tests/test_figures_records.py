@@ -60,6 +60,9 @@ def test_record_fields_cover_the_record() -> None:
     by_label = {s.label: (s.start, s.end) for s in spans}
     assert by_label["header = additional data"] == (0, 5)
     assert by_label["opaque_type = 23 (application_data)"] == (0, 1)
+    assert by_label["legacy_record_version = 0x0303"] == (1, 3)
+    odd = RECORD[:2] + b"\x01" + RECORD[3:]  # labels are read from the bytes, not assumed
+    assert "legacy_record_version = 0x0301" in [s.label for s in flatten_fields(record_fields(odd))]
     assert by_label[f"length = {len(RECORD) - 5}"] == (3, 5)
     assert by_label[f"encrypted_record ({len(INNER)} bytes)"] == (5, 5 + len(INNER))
     assert by_label["encrypted type (handshake)"] == (5 + len(MESSAGES), 6 + len(MESSAGES))
