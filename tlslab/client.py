@@ -95,6 +95,15 @@ from .errors import (
     UnexpectedMessage,
     UnsupportedExtension,
 )
+from .events import (
+    ApplicationData,
+    ConnectionClosed,
+    Event,
+    HandshakeComplete,
+    KeyUpdated,
+    NewTicket,
+    Ticket,
+)
 from .keyexchange import KeyShare, generate_key_share
 from .keylog import KeyLogCallback, keylog_from_env
 from .keyschedule import (
@@ -181,61 +190,6 @@ ALLOWED_IN = {
 }
 
 
-# ----------------------------------------------------------------------------- events
-
-
-@dataclass
-class HandshakeComplete:
-    """The handshake finished: both Finished messages checked and sent."""
-
-    cipher_suite: CipherSuite
-    group: NamedGroup
-    alpn_protocol: str | None
-    peer_certificates: list[x509.Certificate]
-    hello_retry: bool
-
-
-@dataclass
-class ApplicationData:
-    data: bytes
-
-
-@dataclass
-class Ticket:
-    """A NewSessionTicket, kept for resumption (RFC 8446 §4.6.1)."""
-
-    ticket: bytes
-    lifetime: int
-    age_add: int
-    nonce: bytes
-    psk: bytes
-    cipher_suite: CipherSuite
-    max_early_data_size: int
-    received_at: float
-    server_name: str | None
-
-
-@dataclass
-class NewTicket:
-    ticket: Ticket
-
-
-@dataclass
-class KeyUpdated:
-    """Our receive keys (``direction="read"``) or send keys (``"write"``) moved on (§4.6.3)."""
-
-    direction: str
-    generation: int
-
-
-@dataclass
-class ConnectionClosed:
-    """The peer sent close_notify (RFC 8446 §6.1)."""
-
-
-Event = HandshakeComplete | ApplicationData | NewTicket | KeyUpdated | ConnectionClosed
-
-
 # ----------------------------------------------------------------------------- config
 
 
@@ -305,7 +259,8 @@ class ClientConnection:
         self._server_app_secret = b""
         self._client_app_secret = b""
         self._read_generation = self._write_generation = 0
-        self._peer_closed = False
+        self._peer_closed = False  # the peer sent close_notify
+        self._write_closed = False  # we sent close_notify
         # Negotiated parameters, readable after the handshake.
         self.suite: Suite | None = None
         self.group: NamedGroup | None = None
@@ -370,8 +325,8 @@ class ClientConnection:
 
     def send_application_data(self, data: bytes) -> None:
         """Encrypt ``data`` into records of at most 2^14 bytes (RFC 8446 §5.1)."""
-        if self.state is not State.CONNECTED or self._write is None:
-            raise TLSError(f"cannot send application data in state {self.state.value}")
+        if self.state is not State.CONNECTED or self._write is None or self._write_closed:
+            raise TLSError(f"cannot send application data in state {self.state.value}, or after close()")
         view = memoryview(data)
         for start in range(0, len(data), 1 << 14):
             self._out += self._write.encrypt(
@@ -380,8 +335,8 @@ class ClientConnection:
 
     def key_update(self, request_peer_update: bool = True) -> None:
         """Send KeyUpdate and move our send keys on (RFC 8446 §4.6.3)."""
-        if self.state is not State.CONNECTED:
-            raise TLSError("KeyUpdate is only allowed after the handshake")
+        if self.state is not State.CONNECTED or self._write_closed:
+            raise TLSError("KeyUpdate is only allowed after the handshake and before close()")
         request = (
             KeyUpdateRequest.update_requested
             if request_peer_update
@@ -391,14 +346,23 @@ class ClientConnection:
         self._update_write_keys()
 
     def close(self) -> None:
-        """Send close_notify (RFC 8446 §6.1)."""
-        if self.state is not State.CLOSED:
-            self._send_alert(AlertDescription.close_notify)
+        """Send close_notify (RFC 8446 §6.1).
+
+        This closes our write side only: §6.1 says close_notify "does not have any effect
+        on its read side", so the peer's last data and its own close_notify still arrive.
+        """
+        if self.state is State.CLOSED or self._write_closed:
+            return
+        self._send_alert(AlertDescription.close_notify)
+        self._write_closed = True
+        if self.state is not State.CONNECTED or self._peer_closed:
             self.state = State.CLOSED
 
     # --------------------------------------------------------------- records (RFC 8446 §5)
 
     def _on_record(self, record: Record) -> None:
+        if self._peer_closed:
+            return  # §6.1: "Any data received after a closure alert has been received MUST be ignored."
         if record.content_type == ContentType.change_cipher_spec:
             return self._on_change_cipher_spec(record)
         if self._read is not None:
@@ -445,6 +409,8 @@ class ClientConnection:
         level, description = data
         if description == AlertDescription.close_notify:
             self._peer_closed = True
+            if self._write_closed:
+                self.state = State.CLOSED
             self.events.append(ConnectionClosed())
             return
         if description == AlertDescription.user_canceled:  # RFC 8446 §6.1: followed by close_notify
@@ -460,7 +426,15 @@ class ClientConnection:
             raise UnexpectedMessage(
                 f"got {name_of(HandshakeType, msg_type)} in state {self.state.value} (expected {expected})"
             )
-        msg = decode_handshake(raw)
+        try:
+            msg = decode_handshake(raw)
+        except (DecodeError, ProtocolVersion):
+            # A TLS 1.2 ServerHello need not parse as a TLS 1.3 one; §4.1.3 still wants the sentinel checked.
+            if msg_type == HandshakeType.server_hello and raw[30:38] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+                raise IllegalParameter(
+                    "downgrade detected: ServerHello.random ends in the DOWNGRD sentinel"
+                ) from None
+            raise
         handler = {
             HandshakeType.server_hello: self._on_server_hello,
             HandshakeType.encrypted_extensions: self._on_encrypted_extensions,
@@ -630,10 +604,10 @@ class ClientConnection:
         alpn = ee.get(ExtensionType.application_layer_protocol_negotiation)
         if alpn is not None:
             protocols = ext.ALPN.decode(alpn).protocol_name_list
-            if len(protocols) != 1 or protocols[0].decode("latin-1") not in self.config.alpn_protocols:
-                raise IllegalParameter(
-                    f"server chose ALPN {protocols!r}, which we did not offer"
-                )  # RFC 7301 §3.1
+            if len(protocols) != 1:  # RFC 7301 §3.1: exactly one protocol
+                raise IllegalParameter(f"server's ALPN answer must name one protocol, not {len(protocols)}")
+            if protocols[0].decode("latin-1") not in self.config.alpn_protocols:
+                raise IllegalParameter(f"server chose ALPN {protocols[0]!r}, which we did not offer")
             self.alpn_protocol = protocols[0].decode("latin-1")
         self._transcript += raw
         self.state = State.WAIT_CERT_CR

@@ -83,15 +83,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import extensions as ext
-from .client import (
-    DEFAULT_CIPHER_SUITES,
-    DEFAULT_GROUPS,
-    ApplicationData,
-    ConnectionClosed,
-    Event,
-    HandshakeComplete,
-    KeyUpdated,
-)
+from .client import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS
 from .constants import (
     HELLO_RETRY_REQUEST_RANDOM,
     TLS12,
@@ -120,6 +112,7 @@ from .errors import (
     TLSError,
     UnexpectedMessage,
 )
+from .events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, KeyUpdated
 from .keyexchange import SUPPORTED_GROUPS, KeyShare, generate_key_share
 from .keylog import KeyLogCallback, keylog_from_env
 from .keyschedule import (
