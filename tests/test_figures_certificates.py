@@ -52,8 +52,8 @@ def test_chain_figure_texts(chain: list) -> None:
     assert "Fig Root\nroot (self-signed)" in texts
     assert "SAN: www.fig.example, *.fig.example, 127.0.0.1" in texts
     assert texts.count("signed by") == 2
+    assert any(t.startswith(" now 2030-06-01") for t in texts)
     assert " not yet valid" in texts and " expired" in texts and " valid" in texts
-    assert "now 2030-06-01" in texts
 
 
 def test_chain_figure_flags_a_wrong_signature(chain: list) -> None:

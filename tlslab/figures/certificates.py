@@ -116,14 +116,17 @@ def _draw_validity(ax: Any, certs: Sequence[x509.Certificate], now: dt.datetime)
     ax.axvline(mdates.date2num(now), color="#c92a2a", linestyle="--")
     ax.text(
         mdates.date2num(now),
-        len(certs) - 0.45,
-        f"now {now:%Y-%m-%d}",
+        len(certs) - 0.4,
+        f" now {now:%Y-%m-%d}",
         color="#c92a2a",
         fontsize=8,
-        ha="center",
+        va="center",
     )
     ax.set_yticks(range(len(certs)), [common_name(c.subject) for c in certs], fontsize=8)
-    ax.set_ylim(-0.6, len(certs) - 0.3)
+    ax.set_ylim(-0.6, len(certs) - 0.1)
+    first = min([mdates.date2num(now), *(mdates.date2num(c.not_valid_before_utc) for c in certs)])
+    last = max([mdates.date2num(now), *(mdates.date2num(c.not_valid_after_utc) for c in certs)])
+    ax.set_xlim(first - 0.03 * (last - first), last + 0.22 * (last - first))  # room for the labels
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     ax.tick_params(axis="x", labelsize=8, labelrotation=30)
     ax.set_title("validity (notBefore .. notAfter)", fontsize=9)
@@ -174,7 +177,8 @@ class GalleryTable:
     def __repr__(self) -> str:
         lines = []
         for case, alert, reason, reference in self._cells():
-            lines.append(f"{case}\n  tlslab:       {alert}: {reason}\n  cryptography: {reference}")
+            said = f"{alert}: {reason}" if reason else alert
+            lines.append(f"{case}\n  tlslab:       {said}\n  cryptography: {reference}")
         return "\n".join(lines)
 
 
