@@ -6,10 +6,12 @@ and the server is checked for what it answers, not how fast.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 import tlslab
 from tlslab import measure
@@ -17,12 +19,14 @@ from tlslab.constants import CipherSuite
 from tlslab.measure import (
     MIB,
     ProfileRow,
+    ServerProcess,
     TimingServer,
     bulk_path,
     format_profile,
     format_seconds,
     http_get,
     median_time,
+    median_times,
     profile_top,
     record_overhead,
     record_round_trip,
@@ -79,6 +83,24 @@ def test_median_time_of_an_even_number_of_samples_averages_the_middle_two():
     clock = FakeClock()
     fn = clock.costing(0.001, 0.002, 0.004, 0.100)
     assert median_time(fn, repeat=4, warmup=0, clock=clock) == pytest.approx(0.003)
+
+
+def test_median_times_interleaves_the_samples():
+    clock = FakeClock()
+    order: list[str] = []
+
+    def costing(name: str, *seconds: float):
+        step = clock.costing(*seconds)
+
+        def fn() -> None:
+            order.append(name)
+            step()
+
+        return fn
+
+    fns = {"a": costing("a", 0.5, 0.001, 0.002, 0.003), "b": costing("b", 0.5, 0.010, 0.030, 0.020)}
+    assert median_times(fns, repeat=3, clock=clock) == pytest.approx({"a": 0.002, "b": 0.020})
+    assert order == ["a", "b"] + ["a", "b"] * 3  # warm-ups first, then one sample of each in turn
 
 
 @pytest.mark.parametrize(("repeat", "number"), [(0, 1), (1, 0), (-1, 5)])
@@ -301,3 +323,39 @@ def test_http_get_needs_a_content_length():
 def test_describe_says_what_the_server_is(server):
     assert server.describe().endswith(f"{server.host}:{server.port}")
     assert "keep-alive" in server.describe()
+
+
+def test_timing_server_turns_nagle_off_unless_asked():
+    with TimingServer() as default, TimingServer(nodelay=False) as nagle:
+        assert default.nodelay is True and nagle.nodelay is False
+        for server in (default, nagle):
+            with _ssl_socket(server) as tls:
+                assert http_get(tls, "/")[0] == "HTTP/1.1 200 OK"
+
+
+@pytest.mark.parametrize("nodelay", [True, False])
+def test_server_process_serves_from_a_child_and_stops(nodelay):
+    from cryptography import x509
+
+    from tlslab.certverify import verify_server_chain
+
+    with ServerProcess(nodelay=nodelay) as server:
+        assert server._process.pid != os.getpid() and server._process.poll() is None
+        assert server.host == "127.0.0.1" and server.server_name == "example.com"
+        assert f"process {server._process.pid}" in server.describe()
+        path = verify_server_chain(server.chain, "example.com", cafile=server.cafile)
+        assert [c.subject.rfc4514_string() for c in path][0] == "CN=example.com" and len(path) == 3
+        with _ssl_socket(server) as tls:
+            assert (
+                x509.load_der_x509_certificate(tls.getpeercert(binary_form=True)).public_bytes(
+                    serialization.Encoding.DER
+                )
+                == server.chain[0]
+            )
+            assert http_get(tls, bulk_path(1000)) == ("HTTP/1.1 200 OK", 1000)
+        with tlslab.connect(
+            server.host, server.port, server_hostname=server.server_name, cafile=server.cafile
+        ) as tls:
+            assert http_get(tls, "/")[0] == "HTTP/1.1 200 OK"
+    assert server._process.returncode == 0
+    assert not os.path.exists(server.cafile)  # the child cleaned up its keys and certificates

@@ -20,13 +20,16 @@ Nothing here asserts a speed: numbers are for reading, and they vary run to run.
 from __future__ import annotations
 
 import cProfile
+import json
 import os
 import pstats
 import re
 import socket
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +85,29 @@ def median_time(
     for _ in range(warmup):
         fn()
     return statistics.median(sample_times(fn, repeat, number, clock=clock))
+
+
+def median_times(
+    fns: Mapping[str, Callable[[], object]],
+    repeat: int = 5,
+    number: int = 1,
+    *,
+    warmup: int = 1,
+    clock: Clock = time.perf_counter,
+) -> dict[str, float]:
+    """``median_time`` for several functions, taking their samples in turn (A, B, A, B, ...).
+
+    Interleaving is fairer than timing A fully and then B: if the machine gets busier
+    half-way through, both feel it alike.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            samples[name] += sample_times(fn, 1, number, clock=clock)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def throughput(nbytes: int, seconds: float) -> float:
@@ -235,9 +261,20 @@ class TimingServer(lab.StandIn):
     Same certificates as ``tlslab.lab.StandIn`` (root -> intermediate -> ECDSA P-256 leaf),
     but each connection answers request after request (no pipelining) until the
     client closes it or asks ``Connection: close``, and ``GET /bytes/N`` returns N bytes.
+
+    ``nodelay`` (the default) turns off Nagle's algorithm on each connection (TCP_NODELAY).
+    Without it, a first answer after the handshake waits about 40 ms: the server's session
+    tickets went out in small segments that the client does not acknowledge at once (delayed
+    ACK), and Nagle holds the answer until they are. ``nodelay=False`` shows the effect.
     """
 
+    def __init__(self, *, nodelay: bool = True, **options: Any) -> None:
+        self.nodelay = nodelay
+        super().__init__(**options)
+
     def _handle(self, raw: socket.socket) -> None:
+        if self.nodelay:  # send each answer at once; see the class docstring
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             with self._context.wrap_socket(raw, server_side=True) as conn:
                 while True:
@@ -259,6 +296,62 @@ class TimingServer(lab.StandIn):
 
     def describe(self) -> str:
         return f"the stand-in for example.com with keep-alive and /bytes/N, on {self.host}:{self.port}"
+
+
+class ServerProcess:
+    """A ``TimingServer`` in a child process of its own (``python -m tlslab.measure``), as a real server would be.
+
+    A server thread in the client's process competes with the client for Python's
+    interpreter lock (the GIL), which slows a Python client like tlslab more than
+    ``ssl``, whose handshake runs in C with the lock released. In its own process the
+    server costs the client nothing but the wait. It has what clients need (``host``,
+    ``port``, ``server_name``, ``cafile``) and ``chain``, the certificates it sends (DER,
+    leaf first). ``stop()`` closes the child's stdin, and the child stops.
+    """
+
+    server_name = lab.SERVER_NAME
+
+    def __init__(self, *, nodelay: bool = True) -> None:
+        command = [sys.executable, "-m", "tlslab.measure"] + ([] if nodelay else ["--no-nodelay"])
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            self.stop()
+            raise RuntimeError(f"the server process exited with status {self._process.returncode}")
+        info = json.loads(line)
+        self.host, self.port, self.cafile = info["host"], info["port"], info["cafile"]
+        self.chain = [bytes.fromhex(der) for der in info["chain"]]
+
+    def describe(self) -> str:
+        return f"the stand-in for example.com in process {self._process.pid}, on {self.host}:{self.port}"
+
+    def stop(self) -> None:
+        """Close the child's stdin (it stops and deletes its keys and certificates), and wait for it."""
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def serve_until_stdin_closes(nodelay: bool = True) -> None:
+    """The child's side of ``ServerProcess``: one JSON line saying where the server is, then serve."""
+    with TimingServer(nodelay=nodelay) as server:
+        chain = [server.pki.leaf.der().hex(), server.pki.intermediate.der().hex()]
+        info = {"host": server.host, "port": server.port, "cafile": server.cafile, "chain": chain}
+        print(json.dumps(info), flush=True)
+        sys.stdin.read()
 
 
 def _read_head(conn: Any) -> bytes:
@@ -306,3 +399,7 @@ def _content_length(head: bytes) -> int:
         if name.strip().lower() == b"content-length":
             return int(value)
     raise ValueError("the answer has no Content-Length")
+
+
+if __name__ == "__main__":
+    serve_until_stdin_closes(nodelay="--no-nodelay" not in sys.argv[1:])
