@@ -1,0 +1,273 @@
+"""The instructor's grader: run each submitted exercises notebook and score it.
+
+    python -m tlslab.grade SUBMISSIONS_DIR --out grades.csv
+
+Submissions are ``SUBMISSIONS_DIR/<learner>.ipynb`` (the file stem is the learner) or
+``SUBMISSIONS_DIR/<learner>/<anything>.ipynb`` (one folder per learner, several notebooks). Each
+notebook runs in its own fresh kernel (nbclient, errors allowed, every cell time-limited and
+interrupted when it runs over). Then one cell is appended that calls
+``tlslab.checks.grade_all(globals(), notebook=...)`` in that same kernel and prints the result as
+JSON behind a random marker. Tasks are found by function name, never by cell metadata, so moved,
+deleted or re-ordered cells cost nothing but the functions they held.
+
+Which exercises notebook a submission is: a known slug in the file name (``04-key-schedule``),
+else the ``check("task-id")`` calls in its code, else the functions it defines, else the
+``tlslab.exercises`` entry the generator puts in the notebook metadata.
+
+Writes ``grades.csv`` (learner, notebook, task, points, max_points, status) and, next to it,
+``<learner>.feedback.md`` per learner. Grading runs learners' code: it is not a sandbox. For
+high stakes run it in a container.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import secrets
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from .checks import NOTEBOOKS, TASKS, tasks_for
+
+CELL_TIMEOUT = 30  # seconds per learner cell
+GRADE_TIMEOUT = 300  # seconds for the appended grading cell
+FIELDS = ("learner", "notebook", "task", "points", "max_points", "status")
+_CHECK_CALL = re.compile(r"""check\(\s*["']([a-z0-9-]+)["']""")
+_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+@dataclass
+class Submission:
+    learner: str
+    path: Path
+
+
+@dataclass
+class Result:
+    """The grade of one submission: ``tasks`` is ``grade_all``'s dict, or empty with ``problem``."""
+
+    submission: Submission
+    notebook: str
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problem: str = ""
+
+    def rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for task in tasks_for(self.notebook):
+            got = self.tasks.get(task.id, {})
+            rows.append(
+                {
+                    "learner": self.submission.learner,
+                    "notebook": self.notebook,
+                    "task": task.id,
+                    "points": got.get("points", 0),
+                    "max_points": task.points,
+                    "status": got.get("status", self.problem or "not graded"),
+                }
+            )
+        return rows
+
+
+def find_submissions(root: Path) -> list[Submission]:
+    """``root/<learner>.ipynb`` and ``root/<learner>/*.ipynb``; checkpoints and hidden files skipped."""
+    found = [Submission(p.stem, p) for p in sorted(root.glob("*.ipynb"))]
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        found += [Submission(folder.name, p) for p in sorted(folder.glob("*.ipynb"))]
+    return found
+
+
+def _code(nb: nbformat.NotebookNode) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def identify(path: Path, nb: nbformat.NotebookNode | None) -> str | None:
+    """Which exercises notebook ``path`` is (see the module docstring), or None."""
+    for slug in NOTEBOOKS:
+        if slug in path.name:
+            return slug
+    if nb is None:
+        return None
+    code = _code(nb)
+    votes = Counter(
+        TASKS[t].notebook for t in _CHECK_CALL.findall(code) if t in TASKS and TASKS[t].runner is None
+    )
+    for t in _CHECK_CALL.findall(code):
+        if t in TASKS and TASKS[t].runner is not None:
+            votes[TASKS[t].notebook] += 10  # the capstone is only in its own notebook
+    if not votes:
+        names = set(_DEF.findall(code))
+        votes = Counter(t.notebook for t in TASKS.values() if t.func_name in names)
+    if votes:
+        return max(reversed(NOTEBOOKS), key=lambda nb_: votes.get(nb_, 0))
+    meta = nb.metadata.get("tlslab", {}).get("exercises")
+    return meta if meta in NOTEBOOKS else None
+
+
+def grading_cell(slug: str, marker: str, case_time_limit: float) -> nbformat.NotebookNode:
+    source = (
+        "import importlib as _tlslab_il, json as _tlslab_json\n"
+        "import tlslab.checks as _tlslab_checks\n"
+        "_tlslab_checks = _tlslab_il.reload(_tlslab_checks)\n"
+        f"print({marker!r} + _tlslab_json.dumps(_tlslab_checks.grade_all(globals(), {slug!r}, "
+        f"time_limit={case_time_limit!r})))"
+    )
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = "tlslab-grade"
+    return cell
+
+
+def _parse(cell: nbformat.NotebookNode, marker: str) -> dict[str, Any] | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            for line in output.get("text", "").splitlines():
+                if line.startswith(marker):
+                    return json.loads(line[len(marker) :])
+    return None
+
+
+def _error_of(cell: nbformat.NotebookNode) -> str:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename')}: {output.get('evalue')}"
+    return "no result printed"
+
+
+def _read(path: Path) -> nbformat.NotebookNode | None:
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return None
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def grade_one(sub: Submission, cell_timeout: int, grade_timeout: int, case_time_limit: float) -> Result:
+    """Run one submission in a fresh kernel and collect ``grade_all``'s result."""
+    nb = _read(sub.path)
+    slug = identify(sub.path, nb)
+    if slug is None:
+        return Result(sub, NOTEBOOKS[0], problem="not an exercises notebook")
+    if nb is None:
+        return Result(sub, slug, problem="unreadable notebook")
+    marker = f"TLSLAB-GRADE-{secrets.token_hex(8)}:"
+    cell = grading_cell(slug, marker, case_time_limit)
+    nb.cells.append(cell)
+    with tempfile.TemporaryDirectory(prefix="tlslab-grade-") as workdir:
+        client = NotebookClient(
+            nb,
+            timeout=cell_timeout,
+            timeout_func=lambda c: grade_timeout if c.get("id") == "tlslab-grade" else cell_timeout,
+            kernel_name="python3",
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": "CellTimeoutError", "evalue": "cell timed out", "traceback": []},
+            resources={"metadata": {"path": workdir}},
+        )
+        try:
+            client.execute()
+        except DeadKernelError:
+            return Result(sub, slug, problem="kernel died")
+        except Exception as exc:
+            return Result(sub, slug, problem=f"could not run: {type(exc).__name__}")
+    tasks = _parse(nb.cells[-1], marker)
+    if tasks is None:
+        return Result(sub, slug, problem=f"grading failed ({_error_of(nb.cells[-1])})")
+    return Result(sub, slug, tasks)
+
+
+def feedback_markdown(learner: str, results: Sequence[Result]) -> str:
+    """One learner's feedback: per notebook, per task, points, status and the first hint."""
+    total = sum(r["points"] for res in results for r in res.rows())
+    out = [
+        f"# Feedback for {learner}",
+        "",
+        f"Total: {total} / {sum(r['max_points'] for res in results for r in res.rows())} points",
+        "",
+    ]
+    for res in results:
+        out += [f"## {res.notebook} ({res.submission.path.name})", ""]
+        if res.problem:
+            out += [f"The notebook could not be graded: {res.problem}.", ""]
+        out += ["| task | points | status | feedback |", "|---|---|---|---|"]
+        for row in res.rows():
+            note = res.tasks.get(row["task"], {}).get("feedback", "").replace("|", "\\|").replace("\n", " ")
+            out.append(f"| {row['task']} | {row['points']}/{row['max_points']} | {row['status']} | {note} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "learner"
+
+
+def write_outputs(results: Sequence[Result], out: Path) -> list[Path]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        for res in results:
+            writer.writerows(res.rows())
+    written = [out]
+    by_learner: dict[str, list[Result]] = {}
+    for res in results:
+        by_learner.setdefault(res.submission.learner, []).append(res)
+    for learner, group in by_learner.items():
+        path = out.parent / f"{_safe(learner)}.feedback.md"
+        path.write_text(feedback_markdown(learner, group), "utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tlslab.grade", description="Grade submitted exercises notebooks."
+    )
+    parser.add_argument("submissions", type=Path, help="a folder of <learner>.ipynb or <learner>/*.ipynb")
+    parser.add_argument(
+        "--out", type=Path, default=Path("grades.csv"), help="CSV to write (feedback goes next to it)"
+    )
+    parser.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT, help="seconds per learner cell")
+    parser.add_argument(
+        "--grade-timeout", type=int, default=GRADE_TIMEOUT, help="seconds for the grading cell"
+    )
+    parser.add_argument(
+        "--case-timeout", type=float, default=5.0, help="seconds per call of a learner's function"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="notebooks graded at the same time")
+    args = parser.parse_args(argv)
+    if not args.submissions.is_dir():
+        print(f"error: {args.submissions} is not a folder", file=sys.stderr)
+        return 2
+    subs = find_submissions(args.submissions)
+    if not subs:
+        print(f"error: no .ipynb files in {args.submissions}", file=sys.stderr)
+        return 2
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(
+            pool.map(lambda s: grade_one(s, args.cell_timeout, args.grade_timeout, args.case_timeout), subs)
+        )
+    for res in results:
+        points = sum(r["points"] for r in res.rows())
+        most = sum(r["max_points"] for r in res.rows())
+        print(f"{res.submission.learner:<16} {res.notebook:<22} {points:>3}/{most:<3} {res.problem}")
+    write_outputs(results, args.out)
+    print(f"wrote {args.out} and feedback files in {args.out.parent}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
