@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 # Light colours that keep black text readable, cycled field by field.
 PALETTE = ("#ffd8a8", "#b2f2bb", "#a5d8ff", "#fcc2d7", "#ffec99", "#d0bfff", "#99e9f2", "#e9ecef")
 UNMARKED = "#ffffff"
-_SECTIONS = re.compile(r"RFC \d+ §\d[\w.\-]*(?:, §\d[\w.\-]*)*")
+_SECTION = r"§\d+(?:\.\d+)*(?:\s*[-–]\s*§?\d+(?:\.\d+)*)?"  # §7.1, §4.2.11, §7.1-§7.5
+_SECTIONS = re.compile(rf"RFC \d+ {_SECTION}(?:, {_SECTION})*")
 _RFC = re.compile(r"RFC \d+")
 
 
