@@ -173,7 +173,9 @@ def _three_leaves() -> None:
 def test_profile_top_counts_calls_per_run():
     rows = profile_top(_three_leaves, runs=4, top=50, sort="ncalls")
     by_name = {
-        row.function.split(" ", 1)[1]: row for row in rows if row.function.startswith("test_measure.py:")
+        row.function.split(" ", 1)[1]: row
+        for row in rows
+        if row.function.startswith("tests/test_measure.py:")
     }
     assert by_name["_leaf"].calls == 3
     assert by_name["_three_leaves"].calls == 1
@@ -204,7 +206,12 @@ def test_profile_top_sorts_and_keeps_top():
         (("~", 0, "<built-in method _hashlib.hmac_digest>"), "_hashlib.hmac_digest (built-in)"),
         (("~", 0, "<function socket.close at 0x7f2c149d8cc0>"), "<function socket.close>"),
         (("/x/site-packages/tlslab/record.py", 245, "encrypt"), "tlslab/record.py:245 encrypt"),
-        (("/usr/lib/python3.11/socket.py", 828, "create_connection"), "socket.py:828 create_connection"),
+        (
+            ("/usr/lib/python3.11/socket.py", 828, "create_connection"),
+            "python3.11/socket.py:828 create_connection",
+        ),
+        (("/x/cryptography/x509/extensions.py", 9, "__init__"), "x509/extensions.py:9 __init__"),
+        (("<string>", 1, "<module>"), "<string>:1 <module>"),
     ],
 )
 def test_function_labels_are_short(key, label):

@@ -213,8 +213,7 @@ def _function_label(key: tuple[str, int, str]) -> str:
         if function:
             return f"{function.group(1)} (built-in)"
         return re.sub(r" at 0x[0-9a-f]+", "", name)
-    parts = filename.replace(os.sep, "/").split("/")
-    where = "/".join(parts[-2:]) if parts[-2:-1] == ["tlslab"] else parts[-1]
+    where = "/".join(filename.replace(os.sep, "/").split("/")[-2:])  # e.g. tlslab/record.py, x509/...
     return f"{where}:{line} {name}"
 
 
