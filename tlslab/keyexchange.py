@@ -11,16 +11,30 @@ Wire formats of ``key_exchange`` (§4.2.8.2):
 * x25519 / x448: the raw 32 / 56 byte public value (RFC 7748 §6).
 * secp256r1 / secp384r1 / secp521r1: the *uncompressed* point
   ``0x04 || X || Y`` (SEC 1 §2.3.3); §4.2.8.2 allows no other form.
-* X25519MLKEM768 (0x11EC, draft-ietf-tls-ecdhe-mlkem): the client sends the
-  ML-KEM-768 encapsulation key (1184 bytes) followed by its X25519 public value
-  (32); the server answers with the ML-KEM ciphertext (1088) followed by its
-  X25519 public value (32). The shared secret is the ML-KEM shared secret
-  followed by the X25519 one (64 bytes). Only the client side lives here.
+* X25519MLKEM768 (0x11EC, draft-ietf-tls-ecdhe-mlkem-01 §3.1): the client sends
+  the ML-KEM-768 encapsulation key (1184 bytes) followed by its X25519 public
+  value (32), 1216 bytes in all (§3.1.1); the server encapsulates to that key and
+  answers with the ML-KEM ciphertext (1088) followed by its own X25519 public
+  value (32), 1120 bytes (§3.1.2). The shared secret is the ML-KEM shared secret
+  followed by the X25519 one, 64 bytes (§3.1.3). For this group the ML-KEM part
+  comes first everywhere; the NIST-curve hybrids of the same draft put the ECDH
+  part first, and a swapped order silently breaks the key schedule.
 
 Shared secrets (§7.4): for the NIST curves it is the X coordinate of the ECDH
 point, as a fixed-length octet string (§7.4.1); for x25519/x448 it is the
 RFC 7748 function output, and an all-zero result must be refused (§7.4.2),
 because it means the peer sent a low-order point.
+
+Two sides, two functions. Diffie-Hellman is symmetric, so for the classic groups
+the server, like the client, calls ``generate_key_share(group).exchange(peer)``.
+A KEM is not: the server never makes a key pair, it encapsulates to the client's
+key. ``respond_to_key_share(group, client_share)`` is the server's side for every
+group and returns ``(server key_exchange bytes, shared secret)``.
+
+ML-KEM needs ``cryptography`` 47.0.0 or later (where ``mlkem.MLKEM768PrivateKey``
+was added) built with an OpenSSL/AWS-LC that has ML-KEM. Without it tlslab still
+imports; X25519MLKEM768 is left out of ``ALL_GROUPS`` and asking for it raises
+``HandshakeFailure`` naming the reason (``MLKEM_UNAVAILABLE`` holds it).
 
     >>> from tlslab.rfc8448 import trace
     >>> t = trace("simple_1rtt")
@@ -36,11 +50,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x448, x25519
+import cryptography
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .constants import NamedGroup
-from .errors import HandshakeFailure, IllegalParameter
+from .errors import HandshakeFailure, IllegalParameter, InternalError
+
+try:  # cryptography >= 47.0.0
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
+    mlkem = None  # type: ignore[assignment]
+
+
+def _mlkem_unavailable() -> str | None:
+    """Why ML-KEM-768 cannot be used here, or None when it can."""
+    if mlkem is None:
+        return f"cryptography {cryptography.__version__} has no ML-KEM (it arrived in 47.0.0)"
+    try:
+        mlkem.MLKEM768PrivateKey.generate()
+    except UnsupportedAlgorithm:
+        return f"cryptography {cryptography.__version__} is built without ML-KEM support"
+    return None
+
+
+MLKEM_UNAVAILABLE: str | None = _mlkem_unavailable()
 
 # What the client offers by default, most preferred first (the hybrid is opt-in:
 # add NamedGroup.X25519MLKEM768 to the front of a config's groups to use it).
@@ -51,7 +86,8 @@ SUPPORTED_GROUPS: tuple[NamedGroup, ...] = (
     NamedGroup.secp521r1,
     NamedGroup.x448,
 )
-HYBRID_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.X25519MLKEM768,)
+# The post-quantum hybrids this installation can do (none without ML-KEM).
+HYBRID_GROUPS: tuple[NamedGroup, ...] = () if MLKEM_UNAVAILABLE else (NamedGroup.X25519MLKEM768,)
 ALL_GROUPS: tuple[NamedGroup, ...] = SUPPORTED_GROUPS + HYBRID_GROUPS
 
 _CURVES: dict[NamedGroup, ec.EllipticCurve] = {
@@ -71,12 +107,16 @@ MLKEM768_SEED_LEN = 64
 X25519_LEN = 32
 X448_LEN = 56
 
-# Length of the *server's* key_exchange for each group (a strict decoder can use it).
-SERVER_SHARE_LENGTHS: dict[NamedGroup, int] = {
+# Length of each side's key_exchange per group (a strict decoder can use them).
+CLIENT_SHARE_LENGTHS: dict[NamedGroup, int] = {
     NamedGroup.x25519: X25519_LEN,
     NamedGroup.x448: X448_LEN,
     **{g: 1 + 2 * n for g, n in _COORDINATE_LEN.items()},
-    NamedGroup.X25519MLKEM768: MLKEM768_CIPHERTEXT_LEN + X25519_LEN,
+    NamedGroup.X25519MLKEM768: MLKEM768_ENCAPSULATION_KEY_LEN + X25519_LEN,  # 1216
+}
+SERVER_SHARE_LENGTHS: dict[NamedGroup, int] = {
+    **CLIENT_SHARE_LENGTHS,
+    NamedGroup.X25519MLKEM768: MLKEM768_CIPHERTEXT_LEN + X25519_LEN,  # 1120
 }
 
 
@@ -114,10 +154,7 @@ def generate_key_share(group: NamedGroup | int, private: bytes | None = None) ->
     Raises:
         HandshakeFailure: tlslab does not implement ``group`` (e.g. ffdhe2048).
     """
-    try:
-        group = NamedGroup(group)
-    except ValueError:
-        raise HandshakeFailure(f"unknown group {group:#06x}") from None
+    group = _named_group(group)
     if group in _CURVES:
         return _ec_share(group, private)
     if group in _MONTGOMERY:
@@ -127,6 +164,40 @@ def generate_key_share(group: NamedGroup | int, private: bytes | None = None) ->
     if group == NamedGroup.X25519MLKEM768:
         return _hybrid_share(private)
     raise HandshakeFailure(f"tlslab does not implement key exchange group {group.name}")
+
+
+def respond_to_key_share(
+    group: NamedGroup | int, client_share: bytes, private: bytes | None = None
+) -> tuple[bytes, bytes]:
+    """The server's side of one key exchange: ``(server key_exchange bytes, shared secret)``.
+
+    For the (EC)DHE groups the server makes a key share exactly as the client does
+    and combines it with ``client_share`` (RFC 8446 §4.2.8, §7.4). For
+    X25519MLKEM768 it encapsulates to the client's ML-KEM key and does X25519
+    (draft-ietf-tls-ecdhe-mlkem-01 §3.1.2, §3.1.3).
+
+    ``private`` replays a known key as for ``generate_key_share``; for
+    X25519MLKEM768 it is the server's 32-byte X25519 key only: ML-KEM encapsulation
+    draws fresh randomness, which cryptography does not let a caller inject.
+
+    Raises:
+        IllegalParameter: ``client_share`` is not a valid share for ``group``: wrong
+            length, not a point on the curve, a low-order point, or an ML-KEM
+            encapsulation key that fails the FIPS 203 §7.2 check.
+        HandshakeFailure: tlslab does not implement ``group`` here.
+    """
+    group = _named_group(group)
+    if group == NamedGroup.X25519MLKEM768:
+        return _hybrid_server(bytes(client_share), private)
+    share = generate_key_share(group, private)
+    return share.public, share.exchange(client_share)
+
+
+def _named_group(group: NamedGroup | int) -> NamedGroup:
+    try:
+        return NamedGroup(group)
+    except ValueError:
+        raise HandshakeFailure(f"unknown group {group:#06x}") from None
 
 
 def _raw(cls: Any, private: bytes) -> Any:
@@ -192,16 +263,23 @@ def _checked_exchange(name: str, key: Any, peer: Any) -> bytes:
     return shared
 
 
-# --- X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem), client side --------------------------------
+# --- X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem-01 §3.1) ---------------------------------------
+
+
+def _require_mlkem() -> None:
+    if MLKEM_UNAVAILABLE:
+        raise HandshakeFailure(f"X25519MLKEM768 is not available: {MLKEM_UNAVAILABLE}")
 
 
 @dataclass
 class _HybridPrivate:
-    mlkem: mlkem.MLKEM768PrivateKey
+    mlkem: Any  # mlkem.MLKEM768PrivateKey
     x25519: x25519.X25519PrivateKey
 
 
 def _hybrid_share(private: bytes | None) -> KeyShare:
+    """§3.1.1: the client's share is its encapsulation key || its X25519 public value."""
+    _require_mlkem()
     if private is None:
         kem, dh = mlkem.MLKEM768PrivateKey.generate(), x25519.X25519PrivateKey.generate()
     else:
@@ -213,15 +291,40 @@ def _hybrid_share(private: bytes | None) -> KeyShare:
     return KeyShare(NamedGroup.X25519MLKEM768, public, _HybridPrivate(kem, dh))
 
 
-def _hybrid_client(private: _HybridPrivate, peer_public: bytes) -> bytes:
-    expected = MLKEM768_CIPHERTEXT_LEN + X25519_LEN
-    if len(peer_public) != expected:
+def _hybrid_server(client_share: bytes, private: bytes | None) -> tuple[bytes, bytes]:
+    """§3.1.2, §3.1.3: encapsulate to the client's key, do X25519; ML-KEM first in both outputs."""
+    _require_mlkem()
+    expected = CLIENT_SHARE_LENGTHS[NamedGroup.X25519MLKEM768]
+    if len(client_share) != expected:
         raise IllegalParameter(
-            f"X25519MLKEM768 server key_exchange must be {expected} bytes, got {len(peer_public)}"
+            f"X25519MLKEM768 client key_exchange must be {expected} bytes, got {len(client_share)}"
         )
-    ciphertext, peer_x25519 = peer_public[:MLKEM768_CIPHERTEXT_LEN], peer_public[MLKEM768_CIPHERTEXT_LEN:]
-    try:  # ML-KEM decapsulation never fails on a well-sized ciphertext (implicit rejection)
-        kem_secret = private.mlkem.decapsulate(ciphertext)
+    n = MLKEM768_ENCAPSULATION_KEY_LEN
+    ek, peer_x25519 = client_share[:n], client_share[n:]
+    try:  # from_public_bytes runs the FIPS 203 §7.2 modulus check that §3.1.2 requires
+        kem_public = mlkem.MLKEM768PublicKey.from_public_bytes(ek)
     except ValueError:
-        raise IllegalParameter("X25519MLKEM768 ciphertext is not a valid ML-KEM-768 ciphertext") from None
+        raise IllegalParameter(
+            "X25519MLKEM768 client share holds an invalid ML-KEM-768 encapsulation key "
+            "(FIPS 203 §7.2 modulus check)"
+        ) from None
+    dh = x25519.X25519PrivateKey.generate() if private is None else _raw(x25519.X25519PrivateKey, private)
+    dh_secret = _x25519(dh, peer_x25519)  # §3.1.2: the RFC 8446 §4.2.8.2 / §7.4.2 checks too
+    kem_secret, ciphertext = kem_public.encapsulate()
+    return ciphertext + dh.public_key().public_bytes_raw(), kem_secret + dh_secret
+
+
+def _hybrid_client(private: _HybridPrivate, server_share: bytes) -> bytes:
+    """§3.1.2, §3.1.3: decapsulate the ciphertext, do X25519; the ML-KEM secret comes first."""
+    expected = SERVER_SHARE_LENGTHS[NamedGroup.X25519MLKEM768]
+    if len(server_share) != expected:  # §3.1.2: a wrong ciphertext length is illegal_parameter
+        raise IllegalParameter(
+            f"X25519MLKEM768 server key_exchange must be {expected} bytes, got {len(server_share)}"
+        )
+    n = MLKEM768_CIPHERTEXT_LEN
+    ciphertext, peer_x25519 = server_share[:n], server_share[n:]
+    try:  # a well-sized ciphertext always decapsulates: a forged one gives a pseudorandom secret
+        kem_secret = private.mlkem.decapsulate(ciphertext)  # (FIPS 203 implicit rejection)
+    except ValueError:  # §3.1.2: "fails for any other reason" -> internal_error
+        raise InternalError("ML-KEM-768 decapsulation failed") from None
     return kem_secret + _x25519(private.x25519, peer_x25519)
