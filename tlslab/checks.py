@@ -788,11 +788,7 @@ register(
             ),
             Mistake(
                 lambda h: vector(2, b"\x00" + vector(1, h.encode())),
-                "HostName has a 2-byte length prefix (opaque HostName<1..2^16-1>); yours is 1 byte",
-            ),
-            Mistake(
-                lambda h: vector(2, vector(2, h.encode())),
-                "each entry starts with name_type host_name(0), one byte, before the HostName",
+                "each entry is name_type host_name (one byte, 0) and then HostName with a 2-byte length (opaque HostName<1..2^16-1>); yours has one of them missing or short",
             ),
             Mistake(
                 lambda h: len(h).to_bytes(2, "big") + b"\x00" + vector(2, h.encode()),
@@ -1356,7 +1352,7 @@ register(
         mistakes=[
             Mistake(
                 _label_variant(length_width=1),
-                "the HkdfLabel length prefix should be 2 bytes (uint16 length); yours is 1",
+                "the HkdfLabel length prefix should be 2 bytes; yours is 1 (HkdfLabel.length is a uint16)",
             ),
             Mistake(
                 _label_variant(length_width=4), "the HkdfLabel length field is a uint16, 2 bytes; yours is 4"

@@ -143,7 +143,9 @@ def drift(solutions: Path, exercises: Path) -> list[str]:
         if not path.exists():
             problems.append(f"{path}: missing (run python -m tlslab.course build)")
         elif path.read_text("utf-8") != text:
-            problems.append(f"{path}: differs from what the generator writes (run python -m tlslab.course build)")
+            problems.append(
+                f"{path}: differs from what the generator writes (run python -m tlslab.course build)"
+            )
     for path in sorted(exercises.glob("*.ipynb")):
         if path.name not in wanted:
             problems.append(f"{path}: has no solutions notebook")
