@@ -1,17 +1,39 @@
-"""Key shares and shared secrets (RFC 8446 §4.2.8, §7.4) against RFC 7748 and RFC 8448 values."""
+"""Key shares and shared secrets (RFC 8446 §4.2.8, §7.4) against RFC 7748 and RFC 8448 values,
+and X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem-01 §3.1) against cryptography's ML-KEM and FIPS 203.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
+import textwrap
+
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tlslab.client import DEFAULT_GROUPS
 from tlslab.constants import NamedGroup
-from tlslab.errors import HandshakeFailure, IllegalParameter
-from tlslab.keyexchange import ALL_GROUPS, SUPPORTED_GROUPS, generate_key_share
+from tlslab.errors import HandshakeFailure, IllegalParameter, InternalError
+from tlslab.keyexchange import (
+    ALL_GROUPS,
+    CLIENT_SHARE_LENGTHS,
+    MLKEM_UNAVAILABLE,
+    SERVER_SHARE_LENGTHS,
+    SUPPORTED_GROUPS,
+    generate_key_share,
+    respond_to_key_share,
+)
 from tlslab.rfc8448 import trace
 
+try:
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+except ImportError:  # cryptography < 47: the hybrid tests skip
+    mlkem = None
+
 G = NamedGroup
+needs_mlkem = pytest.mark.skipif(MLKEM_UNAVAILABLE is not None, reason=f"no ML-KEM: {MLKEM_UNAVAILABLE}")
 
 # RFC 7748 §5.2: (scalar, input u-coordinate, output u-coordinate).
 RFC7748_FUNCTION = [
@@ -161,8 +183,80 @@ def test_unsupported_group_is_handshake_failure() -> None:
 
 
 def test_default_groups() -> None:
+    """The hybrid is opt-in: neither the package default nor the client's default offers it."""
     assert SUPPORTED_GROUPS == (G.x25519, G.secp256r1, G.secp384r1, G.secp521r1, G.x448)
-    assert G.X25519MLKEM768 in ALL_GROUPS and G.X25519MLKEM768 not in SUPPORTED_GROUPS
+    assert G.X25519MLKEM768 not in SUPPORTED_GROUPS and G.X25519MLKEM768 not in DEFAULT_GROUPS
+    assert (G.X25519MLKEM768 in ALL_GROUPS) == (MLKEM_UNAVAILABLE is None)
+
+
+def test_share_lengths() -> None:
+    """RFC 8446 §4.2.8.2 and draft-ietf-tls-ecdhe-mlkem-01 §3.1.1, §3.1.2."""
+    assert CLIENT_SHARE_LENGTHS == {
+        G.x25519: 32,
+        G.x448: 56,
+        G.secp256r1: 65,
+        G.secp384r1: 97,
+        G.secp521r1: 133,
+        G.X25519MLKEM768: 1184 + 32,
+    }
+    assert SERVER_SHARE_LENGTHS == {**CLIENT_SHARE_LENGTHS, G.X25519MLKEM768: 1088 + 32}
+
+
+# --------------------------------------------------------------------------- the server's side
+
+
+def test_respond_rfc8448_x25519() -> None:
+    """The server's side replays RFC 8448 §3: its public value and the shared secret."""
+    t = trace("simple_1rtt")
+    server_public, secret = respond_to_key_share(
+        G.x25519, t["client_ephemeral_x25519_public_key"], t["server_ephemeral_x25519_private_key"]
+    )
+    assert server_public == t["server_ephemeral_x25519_public_key"]
+    assert secret == t["ecdhe_shared_secret"]
+
+
+def test_respond_rfc8448_p256() -> None:
+    t = trace("hrr")
+    server_public, secret = respond_to_key_share(
+        G.secp256r1, t["client_ephemeral_p256_public_key"], t["server_ephemeral_p256_private_key"]
+    )
+    assert server_public == t["server_ephemeral_p256_public_key"]
+    assert secret == t["ecdhe_shared_secret"]
+
+
+@pytest.mark.parametrize("group", SUPPORTED_GROUPS, ids=lambda g: g.name)
+def test_respond_classic_groups(group: NamedGroup) -> None:
+    client = generate_key_share(group)
+    server_public, secret = respond_to_key_share(group, client.public)
+    assert len(server_public) == SERVER_SHARE_LENGTHS[group]
+    assert client.exchange(server_public) == secret
+
+
+@pytest.mark.parametrize(
+    ("group", "bad", "reason"),
+    [
+        (G.x25519, bytes(33), "x25519 key_exchange must be 32 bytes, got 33"),
+        (G.x25519, bytes(32), "x25519 shared secret is all zeros"),
+        (G.secp384r1, b"\x04" + bytes(96), "secp384r1 key_exchange is not a point on the curve"),
+        (G.X25519MLKEM768, bytes(1215), "X25519MLKEM768 client key_exchange must be 1216 bytes, got 1215"),
+        (G.X25519MLKEM768, bytes(1217), "X25519MLKEM768 client key_exchange must be 1216 bytes, got 1217"),
+        (G.X25519MLKEM768, bytes(1120), "X25519MLKEM768 client key_exchange must be 1216 bytes, got 1120"),
+        (G.X25519MLKEM768, b"", "X25519MLKEM768 client key_exchange must be 1216 bytes, got 0"),
+    ],
+)
+def test_respond_refuses_bad_client_shares(group: NamedGroup, bad: bytes, reason: str) -> None:
+    if group == G.X25519MLKEM768 and MLKEM_UNAVAILABLE:
+        pytest.skip(MLKEM_UNAVAILABLE)
+    with pytest.raises(IllegalParameter) as info:
+        respond_to_key_share(group, bad)
+    assert info.value.reason.startswith(reason)
+
+
+def test_respond_unsupported_group_is_handshake_failure() -> None:
+    with pytest.raises(HandshakeFailure, match="ffdhe2048"):
+        respond_to_key_share(G.ffdhe2048, bytes(256))
+    with pytest.raises(HandshakeFailure, match="unknown group 0x1234"):
+        respond_to_key_share(0x1234, b"")
 
 
 def _hybrid_server(client_public: bytes) -> tuple[bytes, bytes]:
@@ -175,6 +269,7 @@ def _hybrid_server(client_public: bytes) -> tuple[bytes, bytes]:
     return ciphertext + dh.public_key().public_bytes_raw(), kem_secret + dh_secret
 
 
+@needs_mlkem
 def test_x25519mlkem768_round_trip() -> None:
     client = generate_key_share(G.X25519MLKEM768)
     server_share, server_secret = _hybrid_server(client.public)
@@ -183,6 +278,7 @@ def test_x25519mlkem768_round_trip() -> None:
     assert client.exchange(server_share) == server_secret
 
 
+@needs_mlkem
 def test_x25519mlkem768_injected_private_key() -> None:
     seed, dh = bytes(range(64)), bytes(range(64, 96))
     share = generate_key_share(G.X25519MLKEM768, seed + dh)
@@ -193,6 +289,7 @@ def test_x25519mlkem768_injected_private_key() -> None:
     )
 
 
+@needs_mlkem
 def test_x25519mlkem768_refuses_bad_server_shares() -> None:
     client = generate_key_share(G.X25519MLKEM768)
     server_share, _ = _hybrid_server(client.public)
@@ -200,3 +297,147 @@ def test_x25519mlkem768_refuses_bad_server_shares() -> None:
         client.exchange(server_share[:-1])
     with pytest.raises(IllegalParameter, match="all zeros"):
         client.exchange(server_share[:1088] + bytes(32))
+
+
+# --------------------------------------------------------------------------- X25519MLKEM768, server side
+
+
+def _cryptography_client() -> tuple[object, x25519.X25519PrivateKey, bytes]:
+    """A hybrid client share built with cryptography alone (§3.1.1: ML-KEM key first)."""
+    kem, dh = mlkem.MLKEM768PrivateKey.generate(), x25519.X25519PrivateKey.generate()
+    share = kem.public_key().public_bytes_raw() + dh.public_key().public_bytes_raw()
+    return kem, dh, share
+
+
+@needs_mlkem
+def test_x25519mlkem768_respond_against_cryptography() -> None:
+    """§3.1.2/§3.1.3: ciphertext || X25519 public; secret = ML-KEM secret || X25519 secret."""
+    kem, dh, client_share = _cryptography_client()
+    server_share, secret = respond_to_key_share(G.X25519MLKEM768, client_share)
+    assert (len(client_share), len(server_share), len(secret)) == (1216, 1120, 64)
+    ciphertext, server_x25519 = server_share[:1088], server_share[1088:]
+    assert secret[:32] == kem.decapsulate(ciphertext)
+    assert secret[32:] == dh.exchange(x25519.X25519PublicKey.from_public_bytes(server_x25519))
+
+
+@needs_mlkem
+def test_x25519mlkem768_respond_injected_x25519_key() -> None:
+    _, _, client_share = _cryptography_client()
+    dh = bytes(range(100, 132))
+    server_share, _ = respond_to_key_share(G.X25519MLKEM768, client_share, dh)
+    expected = x25519.X25519PrivateKey.from_private_bytes(dh).public_key().public_bytes_raw()
+    assert server_share[1088:] == expected
+
+
+@needs_mlkem
+def test_x25519mlkem768_client_and_server_agree() -> None:
+    client = generate_key_share(G.X25519MLKEM768)
+    server_share, secret = respond_to_key_share(G.X25519MLKEM768, client.public)
+    assert client.exchange(server_share) == secret
+
+
+def _with_coefficient(ek: bytes, value: int) -> bytes:
+    """``ek`` with its first polynomial coefficient set to ``value`` (FIPS 203 ByteEncode_12)."""
+    b0, b1 = value & 0xFF, (ek[1] & 0xF0) | (value >> 8)
+    return bytes([b0, b1]) + ek[2:]
+
+
+@needs_mlkem
+def test_x25519mlkem768_encapsulation_key_check() -> None:
+    """§3.1.2: FIPS 203 §7.2 modulus check: every 12-bit coefficient must be < q = 3329."""
+    _, _, client_share = _cryptography_client()
+    ek, rest = client_share[:1184], client_share[1184:]
+    respond_to_key_share(G.X25519MLKEM768, _with_coefficient(ek, 3328) + rest)  # q - 1: fine
+    for value in (3329, 4095):
+        with pytest.raises(IllegalParameter, match=r"invalid ML-KEM-768 encapsulation key"):
+            respond_to_key_share(G.X25519MLKEM768, _with_coefficient(ek, value) + rest)
+
+
+@needs_mlkem
+def test_x25519mlkem768_client_low_order_x25519() -> None:
+    """§3.1.2: the X25519 half gets the RFC 8446 §7.4.2 all-zero check."""
+    _, _, client_share = _cryptography_client()
+    with pytest.raises(IllegalParameter, match="all zeros"):
+        respond_to_key_share(G.X25519MLKEM768, client_share[:1184] + bytes(32))
+
+
+@needs_mlkem
+def test_x25519mlkem768_tampered_ciphertext_implicit_rejection() -> None:
+    """A forged ciphertext still decapsulates, to J(z || c) (FIPS 203 Alg. 18), not the server's secret."""
+    seed, dh = bytes(range(64)), bytes(range(64, 96))
+    client = generate_key_share(G.X25519MLKEM768, seed + dh)
+    server_share, server_secret = respond_to_key_share(G.X25519MLKEM768, client.public)
+    forged = bytes([server_share[0] ^ 0x01]) + server_share[1:]
+    secret = client.exchange(forged)
+    assert len(secret) == 64 and secret != server_secret
+    assert secret[32:] == server_secret[32:]  # the X25519 half is untouched
+    z = seed[32:]  # the seed is d || z (FIPS 203 §7.1 ML-KEM.KeyGen_internal(d, z))
+    assert secret[:32] == hashlib.shake_256(z + forged[:1088]).digest(32)
+    assert client.exchange(forged) == secret  # deterministic: no error leaks to an attacker
+
+
+@needs_mlkem
+def test_x25519mlkem768_decapsulation_failure_is_internal_error() -> None:
+    """§3.1.2: decapsulation failing for a reason other than the length is internal_error."""
+
+    class Broken:
+        def decapsulate(self, ciphertext: bytes) -> bytes:
+            raise ValueError("simulated backend failure")
+
+    client = generate_key_share(G.X25519MLKEM768)
+    server_share, _ = respond_to_key_share(G.X25519MLKEM768, client.public)
+    client._private.mlkem = Broken()
+    with pytest.raises(InternalError, match="decapsulation failed"):
+        client.exchange(server_share)
+
+
+NO_MLKEM_MODULE = """
+import cryptography.x509  # cryptography's own modules load first (they import mlkem)
+from cryptography.hazmat.primitives import asymmetric
+del asymmetric.mlkem  # then "from ...asymmetric import mlkem" fails, as before 47.0.0
+sys.modules["cryptography.hazmat.primitives.asymmetric.mlkem"] = None
+"""
+NO_MLKEM_BACKEND = """
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import mlkem
+def generate():  # as on a cryptography >= 47 built against a library without ML-KEM
+    raise UnsupportedAlgorithm("ML-KEM-768 is not supported by this backend")
+mlkem.MLKEM768PrivateKey.generate = generate
+"""
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [(NO_MLKEM_MODULE, "has no ML-KEM (it arrived in 47.0.0)"), (NO_MLKEM_BACKEND, "built without ML-KEM")],
+    ids=["cryptography<47", "backend-without-mlkem"],
+)
+def test_without_mlkem_tlslab_still_imports(setup: str, reason: str) -> None:
+    """No ML-KEM: tlslab imports, the hybrid is left out of ALL_GROUPS and fails with a clear error."""
+    script = (
+        "import sys\n"
+        + setup
+        + textwrap.dedent(
+            """
+        import tlslab, tlslab.client, tlslab.server, tlslab.cli
+        from tlslab.constants import NamedGroup as G
+        from tlslab.errors import HandshakeFailure
+        from tlslab import keyexchange as kx
+        assert G.X25519MLKEM768 not in kx.ALL_GROUPS and kx.HYBRID_GROUPS == ()
+        assert kx.ALL_GROUPS == kx.SUPPORTED_GROUPS
+        print(kx.MLKEM_UNAVAILABLE)
+        for call in (lambda: kx.generate_key_share(G.X25519MLKEM768),
+                     lambda: kx.respond_to_key_share(G.X25519MLKEM768, bytes(1216))):
+            try:
+                call()
+            except HandshakeFailure as err:
+                print(err.reason)
+        print(len(kx.respond_to_key_share(G.x25519, kx.generate_key_share(G.x25519).public)[1]))
+        """
+        )
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert reason in lines[0]
+    assert lines[1] == lines[2] == f"X25519MLKEM768 is not available: {lines[0]}"
+    assert lines[3] == "32"
