@@ -237,14 +237,13 @@ class RecordProtection:
         self.key, self.iv = traffic_keys(secret, suite)
         self.seq = 0
         self._aead = suite.aead(self.key)
-        self._iv = int.from_bytes(self.iv, "big")
 
     def _next_nonce(self) -> bytes:
         if self.seq > MAX_SEQ:
             # §5.3: "If a TLS implementation would need to wrap a sequence number, it MUST either
             # rekey (Section 4.6.3) or terminate the connection."
             raise InternalError("record sequence number would wrap past 2^64; send KeyUpdate first")
-        nonce = (self._iv ^ self.seq).to_bytes(self.suite.iv_len, "big")
+        nonce = per_record_nonce(self.iv, self.seq)
         self.seq += 1
         return nonce
 
