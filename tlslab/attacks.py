@@ -247,20 +247,24 @@ class Relay:
                     self.log.append((direction, forwarded))
                     sink.sendall(forwarded)
             _shutdown(sink, socket.SHUT_WR)  # pass the end of stream on
-        except OSError:
-            _shutdown(sink)
+        except OSError:  # one side went away: stop writing to the other, but let it finish reading
+            _shutdown(sink, socket.SHUT_WR)
 
     def records(self, direction: str) -> list[bytes]:
         """The records forwarded in one direction, ``"client"`` or ``"server"``."""
         return [record for who, record in self.log if who == direction]
 
     def stop(self) -> None:
+        """Let both directions drain (up to a second each), then close everything."""
         self._listener.close()
+        self._accept.join(timeout=2)
+        for thread in self._threads:
+            thread.join(timeout=1)
         for s in self._sockets:
             _shutdown(s)
             s.close()
-        for thread in [self._accept, *self._threads]:
-            thread.join(timeout=2)
+        for thread in self._threads:
+            thread.join(timeout=1)
 
     def __enter__(self) -> Relay:
         return self
