@@ -12,17 +12,22 @@ import datetime as dt
 import ipaddress
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tlslab import pki
-from tlslab.certverify import hostname_matches, match_hostname, verify_server_chain
+from tlslab.certverify import MAX_SIGNATURE_CHECKS, hostname_matches, match_hostname, verify_server_chain
 from tlslab.errors import AlertError, BadCertificate, CertificateExpired, UnknownCA, UnsupportedCertificate
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -371,3 +376,144 @@ def test_cafile(ca: tuple[pki.Issued, pki.Issued], tmp_path: Path) -> None:
     cafile, _ = root.write(tmp_path, "root")
     path = verify_server_chain([_leaf(inter).der(), inter.der()], "example.com", cafile=str(cafile))
     assert path[-1] == root.cert
+
+
+# --- path building: duplicates, self-issued CAs, work limit (RFC 5280 §6, RFC 4158) -----------
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _cert(
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: str,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    path_length: int | None = None,
+    not_before: dt.datetime = NOW - DAY,
+    not_after: dt.datetime = NOW + 30 * DAY,
+    key_ids: bool = True,
+) -> x509.Certificate:
+    """A certificate built by hand, for shapes ``pki.issue`` cannot make (shared keys, self-issued)."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), True)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), True
+        )
+    else:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName("example.com")]), False)
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+    if key_ids:
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(Encoding.DER)
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def test_expired_duplicate_intermediate_does_not_hide_the_renewed_one() -> None:
+    """A server sends its old (expired) and renewed intermediate, same name and key, old first.
+
+    RFC 8446 §4.4.2: "implementations SHOULD be prepared to handle potentially extraneous
+    certificates"; cryptography's verifier (and OpenSSL, which prefers a currently valid issuer)
+    accept the chain. tlslab used to take the first issuer by name and report it expired.
+    """
+    root_key, inter_key, leaf_key = _key(), _key(), _key()
+    root = _cert("Dup Root", root_key, "Dup Root", root_key, ca=True)
+    old = _cert("Dup Inter", inter_key, "Dup Root", root_key, ca=True,
+                not_before=NOW - 400 * DAY, not_after=NOW - DAY)  # fmt: skip
+    new = _cert("Dup Inter", inter_key, "Dup Root", root_key, ca=True)
+    leaf = _cert("example.com", leaf_key, "Dup Inter", inter_key, ca=False)
+    chain = [_der(leaf), _der(old), _der(new)]
+    assert cryptography_accepts(chain, "example.com", [root])
+    path = verify_server_chain(chain, "example.com", trust_roots=[root], now=NOW)
+    assert path == [leaf, new, root]
+    # With only the expired one, the reason is still the expiry.
+    with pytest.raises(CertificateExpired, match="issuer certificate 'CN=Dup Inter' expired"):
+        verify_server_chain([_der(leaf), _der(old)], "example.com", trust_roots=[root], now=NOW)
+
+
+def test_expired_duplicate_root_does_not_hide_the_valid_one() -> None:
+    """Two trust anchors with the same name and key (a re-issued root): the valid one is used."""
+    root_key, leaf_key = _key(), _key()
+    old_root = _cert("Re Root", root_key, "Re Root", root_key, ca=True,
+                     not_before=NOW - 400 * DAY, not_after=NOW - DAY)  # fmt: skip
+    root = _cert("Re Root", root_key, "Re Root", root_key, ca=True)
+    leaf = _cert("example.com", leaf_key, "Re Root", root_key, ca=False)
+    path = verify_server_chain([_der(leaf)], "example.com", trust_roots=[old_root, root], now=NOW)
+    assert path == [leaf, root]
+
+
+def test_self_issued_intermediates_do_not_count_against_path_length() -> None:
+    """RFC 5280 §4.2.1.9: pathLenConstraint limits *non-self-issued* intermediates.
+
+    root -> A (pathLen 0) -> A' (self-issued: same name as A, new key, a key rollover) -> leaf.
+    """
+    root_key, a_key, a2_key, leaf_key = _key(), _key(), _key(), _key()
+    root = _cert("PL Root", root_key, "PL Root", root_key, ca=True)
+    a = _cert("PL CA", a_key, "PL Root", root_key, ca=True, path_length=0)
+    a2 = _cert("PL CA", a2_key, "PL CA", a_key, ca=True)
+    leaf = _cert("example.com", leaf_key, "PL CA", a2_key, ca=False)
+    path = verify_server_chain([_der(leaf), _der(a2), _der(a)], "example.com", trust_roots=[root], now=NOW)
+    assert path == [leaf, a2, a, root]
+    # A non-self-issued intermediate in the same place still breaks pathLen 0.
+    b = _cert("PL Sub", a2_key, "PL CA", a_key, ca=True)
+    leaf_b = _cert("example.com", leaf_key, "PL Sub", a2_key, ca=False)
+    with pytest.raises(
+        UnknownCA, match=r"allows 0 intermediate\(s\) below it \(pathLenConstraint\), the chain has 1"
+    ):
+        verify_server_chain([_der(leaf_b), _der(b), _der(a)], "example.com", trust_roots=[root], now=NOW)
+    assert not cryptography_accepts([_der(leaf_b), _der(b), _der(a)], "example.com", [root])
+
+
+def test_path_building_has_a_work_limit() -> None:
+    """Certificates that all share one name and sign each other: the search tree grows exponentially.
+
+    Without a limit, 20 such certificates kept the depth-first search busy for 15 s (and 30 for
+    minutes), ending in a misleading bad_certificate; Go's crypto/x509 stops after 100 signature
+    checks, and so does tlslab, with unknown_ca.
+    """
+    keys = [_key() for _ in range(5)]
+    mesh = [
+        _cert("Loop CA", k, "Loop CA", j, ca=True, key_ids=False) for k in keys for j in keys if k is not j
+    ]
+    leaf = _cert("example.com", _key(), "Loop CA", keys[0], ca=False, key_ids=False)
+    unrelated_root = pki.make_ca("Loop Root")
+    start = time.monotonic()
+    with pytest.raises(UnknownCA, match=f"after {MAX_SIGNATURE_CHECKS} signature checks"):
+        verify_server_chain([_der(leaf)] + [_der(c) for c in mesh], "example.com",
+                            trust_roots=[unrelated_root.cert], now=NOW)  # fmt: skip
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name"),
+    [
+        (" example.com", "example.com"),  # whitespace is not forgiven
+        ("example.com", " example.com"),
+        ("example.com", "example.com.."),  # one trailing dot is an absolute name; two are not a name
+        ("bücher.example", "xn--bcher-kva.example"),  # a dNSName is IA5String: no U-labels
+    ],
+)
+def test_hostname_matches_is_strict(pattern: str, name: str) -> None:
+    assert hostname_matches(pattern, name) is False

@@ -10,8 +10,11 @@ nothing. ``verify_server_chain`` does a simplified RFC 5280 §6 validation:
 2. build a path leaf -> ... -> trust anchor from what the server sent, in any
    order, matching issuer to subject (and authorityKeyIdentifier to
    subjectKeyIdentifier when both are present) and checking each signature;
-3. check every certificate on the path: validity dates; for issuers
-   basicConstraints CA:TRUE, pathLenConstraint, keyUsage keyCertSign (when present);
+   an issuer that fails step 3 is skipped for the next candidate, currently
+   valid candidates first, and the search stops after ``MAX_SIGNATURE_CHECKS``;
+3. check every certificate on the path: validity dates (inclusive, RFC 5280
+   §4.1.2.5); for issuers basicConstraints CA:TRUE, pathLenConstraint (counting
+   non-self-issued intermediates, §4.2.1.9), keyUsage keyCertSign (when present);
    for the leaf extendedKeyUsage serverAuth (when present);
 4. check the name (RFC 6125 §6): subjectAltName dNSName entries, with the
    wildcard rule of ``hostname_matches``, or iPAddress entries for an IP
@@ -61,7 +64,14 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from .errors import BadCertificate, CertificateExpired, DecodeError, UnknownCA, UnsupportedCertificate
+from .errors import (
+    AlertError,
+    BadCertificate,
+    CertificateExpired,
+    DecodeError,
+    UnknownCA,
+    UnsupportedCertificate,
+)
 
 MAX_INTERMEDIATES = 8  # a longer path is refused as unknown_ca (OpenSSL's default depth is 100)
 
@@ -110,11 +120,8 @@ def verify_server_chain(
     roots = list(trust_roots) if trust_roots is not None else load_trust_roots(cafile)
     now = _utc(now)
     who = server_name or _name(certs[0])
-    path = _build_path(certs[0], certs[1:], roots, who)
-    for depth, cert in enumerate(path):
-        _check_validity(cert, depth, who, now)
-        if depth > 0:
-            _check_issuer(cert, depth)
+    path = _build_path(certs[0], certs[1:], roots, who, now)
+    _check_validity(path[0], 0, who, now)  # issuers were checked while the path was built
     _check_server_auth(path[0], who)
     if server_name is not None:
         _check_name(path[0], server_name)
@@ -136,17 +143,34 @@ def _parse(der: bytes, position: int) -> x509.Certificate:
 
 # --- 2. path building ------------------------------------------------------------------------
 
+# Work limit for path building, as Go's crypto/x509 (maxChainSignatureChecks = 100): a server that
+# sends many certificates with the same name, signing each other, must not make the search explode.
+MAX_SIGNATURE_CHECKS = 100
+
 
 def _build_path(
-    leaf: x509.Certificate, sent: list[x509.Certificate], roots: list[x509.Certificate], server_name: str
+    leaf: x509.Certificate,
+    sent: list[x509.Certificate],
+    roots: list[x509.Certificate],
+    server_name: str,
+    now: dt.datetime,
 ) -> list[x509.Certificate]:
-    """Depth-first search from the leaf to a trust anchor over the certificates the server sent."""
-    bad_signature: list[str] = []
-    path = _extend([leaf], sent, roots, bad_signature)
+    """Depth-first search from the leaf to a trust anchor over the certificates the server sent.
+
+    An issuer is taken only if it passes the checks of step 3 (validity, CA, pathLen, keyUsage)
+    for the path below it; otherwise the search tries the next candidate, so an expired or
+    unsuitable duplicate (a renewed intermediate, an old cross-sign) cannot hide a good path
+    (RFC 4158 §2.4; RFC 8446 §4.4.2: "implementations SHOULD be prepared to handle potentially
+    extraneous certificates"). Currently valid candidates are tried first.
+    """
+    search = _PathSearch(sent, roots, now)
+    path = search.extend([leaf])
     if path is not None:
         return path
-    if bad_signature:
-        raise BadCertificate(bad_signature[0])
+    if search.refused:
+        raise search.refused[0]  # the first issuer that fit by name and signature, and why it failed
+    if search.bad_signature:
+        raise BadCertificate(search.bad_signature[0])
     if _is_self_signed(leaf):
         raise UnknownCA(f"self-signed certificate for {server_name} is not trusted")
     top = _deepest_chain(leaf, sent)
@@ -158,28 +182,54 @@ def _build_path(
     )
 
 
-def _extend(
-    path: list[x509.Certificate],
-    sent: list[x509.Certificate],
-    roots: list[x509.Certificate],
-    bad_signature: list[str],
-) -> list[x509.Certificate] | None:
-    cert = path[-1]
-    if any(cert == root for root in roots):
-        return path  # the server sent the trust anchor itself
-    for root in roots:
-        if _could_issue(root, cert) and _signed_by(cert, root, bad_signature):
-            return [*path, root]
-    if len(path) > MAX_INTERMEDIATES:
-        return None
-    for candidate in sent:
-        if candidate in path or not _could_issue(candidate, cert):
-            continue
-        if _signed_by(cert, candidate, bad_signature):
-            found = _extend([*path, candidate], sent, roots, bad_signature)
+class _PathSearch:
+    def __init__(self, sent: list[x509.Certificate], roots: list[x509.Certificate], now: dt.datetime) -> None:
+        self.sent, self.roots, self.now = sent, roots, now
+        self.bad_signature: list[str] = []
+        self.refused: list[AlertError] = []
+        self.signature_checks = 0
+
+    def extend(self, path: list[x509.Certificate]) -> list[x509.Certificate] | None:
+        cert = path[-1]
+        if any(cert == root for root in self.roots):
+            return path  # the server sent the trust anchor itself
+        candidates = [(root, True) for root in self.roots]
+        if len(path) <= MAX_INTERMEDIATES:
+            candidates += [(c, False) for c in self.sent if c not in path]
+        candidates.sort(key=lambda item: not _valid_at(item[0], self.now))  # stable: roots first
+        for candidate, is_root in candidates:
+            if not _could_issue(candidate, cert) or not self._signed_by(cert, candidate):
+                continue
+            try:
+                _check_validity(candidate, len(path), "", self.now)
+                _check_issuer(candidate, path)
+            except AlertError as err:
+                self.refused.append(err)
+                continue
+            if is_root:
+                return [*path, candidate]
+            found = self.extend([*path, candidate])
             if found is not None:
                 return found
-    return None
+        return None
+
+    def _signed_by(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+        self.signature_checks += 1
+        if self.signature_checks > MAX_SIGNATURE_CHECKS:
+            raise UnknownCA(
+                f"gave up building a path after {MAX_SIGNATURE_CHECKS} signature checks "
+                "(too many candidate issuers)"
+            )
+        try:
+            cert.verify_directly_issued_by(issuer)
+            return True
+        except InvalidSignature:
+            self.bad_signature.append(
+                f"signature of {_name(cert)} does not verify with the key of {_name(issuer)}"
+            )
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            pass  # e.g. issuer name mismatch or an unsupported algorithm: simply not this issuer
+        return False
 
 
 def _could_issue(issuer: x509.Certificate, cert: x509.Certificate) -> bool:
@@ -191,17 +241,6 @@ def _could_issue(issuer: x509.Certificate, cert: x509.Certificate) -> bool:
     if aki is not None and ski is not None and aki.key_identifier is not None:
         return aki.key_identifier == ski.digest
     return True
-
-
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate, bad_signature: list[str]) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-        return True
-    except InvalidSignature:
-        bad_signature.append(f"signature of {_name(cert)} does not verify with the key of {_name(issuer)}")
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        pass  # e.g. issuer name mismatch or an unsupported algorithm: simply not this issuer
-    return False
 
 
 def _deepest_chain(leaf: x509.Certificate, sent: list[x509.Certificate]) -> list[x509.Certificate]:
@@ -225,7 +264,17 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
         return False
 
 
+def _is_self_issued(cert: x509.Certificate) -> bool:
+    """RFC 5280 §6.1: "self-issued" = the issuer and subject names are the same (any key)."""
+    return cert.issuer == cert.subject
+
+
 # --- 3. every certificate on the path --------------------------------------------------------
+
+
+def _valid_at(cert: x509.Certificate, now: dt.datetime) -> bool:
+    """RFC 5280 §4.1.2.5: valid "from notBefore through notAfter, inclusive"."""
+    return cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
 
 def _check_validity(cert: x509.Certificate, depth: int, server_name: str, now: dt.datetime) -> None:
@@ -236,18 +285,20 @@ def _check_validity(cert: x509.Certificate, depth: int, server_name: str, now: d
         raise CertificateExpired(f"{who} is not valid before {cert.not_valid_before_utc.date().isoformat()}")
 
 
-def _check_issuer(cert: x509.Certificate, depth: int) -> None:
-    """RFC 5280 §6.1.4 (k), (l), (m), (n): the certificate at ``depth`` signed the one below it."""
+def _check_issuer(cert: x509.Certificate, below: list[x509.Certificate]) -> None:
+    """RFC 5280 §6.1.4 (k), (l), (m), (n): may ``cert`` sign ``below[-1]``, with ``below`` under it?"""
     role = "root" if cert.issuer == cert.subject else "intermediate"
     constraints = _extension(cert, x509.BasicConstraints)
     if constraints is None or not constraints.ca:
         state = "CA:FALSE" if constraints is not None else "missing"
         raise UnknownCA(f"{role} {_name(cert)} is not a CA (basicConstraints {state})")
-    # depth - 1 intermediates sit between this CA and the leaf (self-issued ones count too; simplified).
-    if constraints.path_length is not None and depth - 1 > constraints.path_length:
+    # RFC 5280 §4.2.1.9: pathLenConstraint is "the maximum number of non-self-issued intermediate
+    # certificates that may follow this certificate"; the leaf (below[0]) is not an intermediate.
+    intermediates = sum(1 for c in below[1:] if not _is_self_issued(c))
+    if constraints.path_length is not None and intermediates > constraints.path_length:
         raise UnknownCA(
             f"{role} {_name(cert)} allows {constraints.path_length} intermediate(s) below it "
-            f"(pathLenConstraint), the chain has {depth - 1}"
+            f"(pathLenConstraint), the chain has {intermediates}"
         )
     usage = _extension(cert, x509.KeyUsage)
     if usage is not None and not usage.key_cert_sign:
@@ -309,6 +360,8 @@ def hostname_matches(pattern: str, name: str) -> bool:
     as A-labels (``xn--...``); a U-label ``name`` is converted first. No public
     suffix list: ``*.co.uk`` is accepted.
     """
+    if not pattern.isascii():
+        return False  # dNSName is an IA5String (RFC 5280 §4.2.1.6): a U-label there is malformed
     pattern, name = _normalize(pattern), _normalize(name)
     if not pattern or not name or not _labels_ok(name) or "*" in name:
         return False
@@ -324,7 +377,12 @@ def hostname_matches(pattern: str, name: str) -> bool:
 
 
 def _normalize(name: str) -> str:
-    name = name.strip().rstrip(".").lower()
+    """Lower case, one trailing dot (an absolute name) dropped, U-labels as A-labels.
+
+    Nothing else is forgiven: whitespace or a second trailing dot leave an empty or odd
+    label that ``_labels_ok`` refuses.
+    """
+    name = name.removesuffix(".").lower()
     if name.isascii():
         return name
     try:
@@ -334,7 +392,8 @@ def _normalize(name: str) -> str:
 
 
 def _labels_ok(name: str) -> bool:
-    return all(0 < len(label) <= 63 for label in name.split("."))
+    """Every label 1..63 characters, none with whitespace (RFC 1035 §2.3.4)."""
+    return all(0 < len(label) <= 63 and not any(c.isspace() for c in label) for label in name.split("."))
 
 
 def _ip_literal(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
