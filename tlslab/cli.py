@@ -11,6 +11,14 @@
     alpn     http/1.1
     status   HTTP/1.1 200 OK
 
+Resumption (RFC 8446 §2.2): ``--sess-out FILE`` saves the newest ticket (JSON, described in
+``tlslab/psk.py``; it holds the PSK, so it is written mode 0600), ``--sess-in FILE`` offers it
+(an expired ticket is refused) and adds a ``resumed  yes/no`` line. ``--early-data FILE`` sends FILE as 0-RTT if the ticket allows it
+(§2.3), else right after the handshake. ``--cert/--key`` answer a CertificateRequest (§4.4.2).
+
+``tlslab serve --cert PEM --key PEM [--client-ca PEM] [--early-data]`` runs the tlslab server
+(``tlslab/serve.py``); without ``--cert`` it runs the stand-in for example.com.
+
 Names are spelled as IANA registers them: groups ``x25519,secp256r1,...``, suites
 ``TLS_AES_128_GCM_SHA256,...``. Failures print one line ``error: <alert>: <reason>`` and exit 1;
 a bad command line exits 2.
@@ -68,13 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument("--keylog", help="append NSS key log lines to FILE (for Wireshark)")
     connect.add_argument("--get", metavar="PATH", help="send GET PATH and print the status line")
     connect.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    connect.add_argument("--sess-out", metavar="FILE", help="save the session ticket to FILE (JSON)")
+    connect.add_argument("--sess-in", metavar="FILE", help="resume the session saved in FILE")
+    connect.add_argument("--early-data", metavar="FILE", help="send FILE's bytes as 0-RTT data")
+    connect.add_argument("--cert", metavar="PEM", help="client certificate chain, leaf first")
+    connect.add_argument("--key", metavar="PEM", help="private key of the client certificate")
+    connect.add_argument("--key-update", action="store_true", help="send KeyUpdate after the handshake")
     connect.add_argument(
         "--offline", action="store_true", help="talk to the offline stand-in for example.com"
     )
 
-    serve = commands.add_parser("serve", help="run the offline stand-in for example.com until Ctrl-C")
+    serve = commands.add_parser(
+        "serve", help="serve a page with the tlslab server (--cert), or run the stand-in, until Ctrl-C"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve.add_argument("--cert", metavar="PEM", help="certificate chain, leaf first: use the tlslab server")
+    serve.add_argument("--key", metavar="PEM", help="private key of --cert")
+    serve.add_argument("--client-ca", metavar="PEM", help="require client certificates issued under PEM")
+    serve.add_argument("--early-data", action="store_true", help="let tickets carry 0-RTT data")
     return parser
 
 
@@ -107,16 +127,28 @@ def http_get(sock: object, host: str, path: str, limit: int = 1 << 20) -> bytes:
     return data
 
 
-def print_session(sock: object) -> None:
-    """The negotiated parameters and the server certificate, one ``label  value`` line each."""
+def print_session(sock: object, offered_session: bool = False) -> None:
+    """The negotiated parameters and the server certificate, one ``label  value`` line each.
+
+    ``resumed yes/no`` is printed when a session was offered (--sess-in), and always when
+    the server resumed one.
+    """
     _line("version", sock.version())  # type: ignore[attr-defined]
     _line("cipher", sock.cipher()[0])  # type: ignore[attr-defined]
     _line("group", sock.group())  # type: ignore[attr-defined]
-    leaf = sock.peer_certificates[0]  # type: ignore[attr-defined]
-    _line("subject", leaf.subject.rfc4514_string())
-    _line("issuer", leaf.issuer.rfc4514_string())
-    _line("expires", leaf.not_valid_after_utc.date().isoformat())
+    if sock.peer_certificates:  # type: ignore[attr-defined]
+        leaf = sock.peer_certificates[0]  # type: ignore[attr-defined]
+        _line("subject", leaf.subject.rfc4514_string())
+        _line("issuer", leaf.issuer.rfc4514_string())
+        _line("expires", leaf.not_valid_after_utc.date().isoformat())
+    else:  # RFC 8446 §2.2: in a resumed handshake the PSK, not a certificate, authenticates the server
+        _line("subject", "- (resumed: the ticket's PSK authenticated the server)")
     _line("alpn", sock.selected_alpn_protocol() or "-")  # type: ignore[attr-defined]
+    if offered_session or sock.session_reused:  # type: ignore[attr-defined]
+        _line("resumed", "yes" if sock.session_reused else "no")  # type: ignore[attr-defined]
+    accepted = sock.early_data_accepted  # type: ignore[attr-defined]
+    if accepted is not None:
+        _line("0-rtt", "accepted" if accepted else "rejected (sent again after the handshake)")
 
 
 def run_connect(args: argparse.Namespace) -> int:
@@ -126,6 +158,7 @@ def run_connect(args: argparse.Namespace) -> int:
     groups = parse_names(args.groups, ALL_GROUPS, "group")
     suites = parse_names(args.ciphers, SUITES, "cipher suite")
     alpn = [p.strip() for p in args.alpn.split(",") if p.strip()] if args.alpn else None
+    resumption = _resumption_options(args)
     with resolve_target(args) as target:
         if args.host == SERVER_NAME:
             _line("server", target.describe())
@@ -140,17 +173,53 @@ def run_connect(args: argparse.Namespace) -> int:
             cipher_suites=suites,
             keylog=args.keylog,
             timeout=args.timeout,
+            **resumption,
         ) as sock:
-            print_session(sock)
+            print_session(sock, offered_session="session" in resumption)
+            if args.key_update:
+                sock.key_update(True)  # RFC 8446 §4.6.3: and ask the server to update too
+                _line("keyupdate", "sent (update_requested)")
             if args.get is not None:
                 response = http_get(sock, target.server_hostname, args.get)
                 status = response.split(b"\r\n", 1)[0].decode("latin-1")
                 _line("status", status or "(no answer)")
+            if args.sess_out:
+                _save_session(sock, args.sess_out)
     return 0
 
 
+def _resumption_options(args: argparse.Namespace) -> dict[str, object]:
+    """``connect()`` options from --sess-in, --early-data, --cert and --key."""
+    from .psk import load_session
+
+    options: dict[str, object] = {}
+    if args.sess_in:
+        options["session"] = load_session(args.sess_in)  # ValueError for an expired ticket
+    if args.early_data:
+        with open(args.early_data, "rb") as f:
+            options["early_data"] = f.read()
+    if (args.cert is None) != (args.key is None):
+        raise UsageError("--cert and --key go together")
+    if args.cert:
+        options["cert"], options["key"] = args.cert, args.key
+    return options
+
+
+def _save_session(sock: object, path: str) -> None:
+    from .psk import save_session
+
+    ticket = sock.session or sock.wait_for_ticket()  # type: ignore[attr-defined]
+    if ticket is None:
+        _line("session", "no ticket received: nothing saved")
+        return
+    save_session(ticket, path)
+    _line("session", f"saved to {path}")
+
+
 def run_serve(args: argparse.Namespace) -> int:
-    """``tlslab serve``: start the stand-in, say how to reach it, serve until Ctrl-C."""
+    """``tlslab serve``: the tlslab server with --cert, else the stand-in; serve until Ctrl-C."""
+    if args.cert or args.key or args.client_ca or args.early_data:
+        return run_tlslab_server(args)
     with StandIn(args.host, args.port) as stand_in:
         print(f"serving  {stand_in.describe()}")
         print(f"port     {stand_in.port}")
@@ -159,6 +228,49 @@ def run_serve(args: argparse.Namespace) -> int:
             f"try      tlslab connect {stand_in.host} {stand_in.port} --servername {SERVER_NAME} "
             f"--cafile {stand_in.cafile} --get /"
         )
+        print("Ctrl-C stops it.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
+def run_tlslab_server(args: argparse.Namespace) -> int:
+    """``tlslab serve --cert PEM --key PEM``: the tlslab server with a small HTTP page."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from .serve import TLSLabServer
+    from .server import ServerConfig
+
+    if not (args.cert and args.key):
+        raise UsageError("the tlslab server needs --cert and --key")
+    with open(args.cert, "rb") as f:
+        chain = x509.load_pem_x509_certificates(f.read())
+    with open(args.key, "rb") as f:
+        key = load_pem_private_key(f.read(), password=None)
+    client_ca = None
+    if args.client_ca:
+        with open(args.client_ca, "rb") as f:
+            client_ca = x509.load_pem_x509_certificates(f.read())
+
+    def make_config(store: object) -> ServerConfig:
+        return ServerConfig(
+            certificate_chain=chain,
+            private_key=key,  # type: ignore[arg-type]
+            alpn_protocols=("http/1.1",),
+            num_tickets=2,
+            ticket_store=store,  # type: ignore[arg-type]
+            max_early_data_size=16384 if args.early_data else 0,
+            client_ca=client_ca,
+        )
+
+    with TLSLabServer(make_config, args.host, args.port) as server:
+        print(f"serving  tlslab server on {server.host}:{server.port}", flush=True)
+        print(f"port     {server.port}")
+        print(f"0-rtt    {'on (16384 bytes per ticket)' if args.early_data else 'off'}")
+        print(f"clients  {'certificate required (--client-ca)' if client_ca else 'anonymous'}")
         print("Ctrl-C stops it.", flush=True)
         try:
             threading.Event().wait()

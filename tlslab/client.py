@@ -1,4 +1,4 @@
-"""The TLS 1.3 client, sans-I/O (RFC 8446 Appendix A.1, §4).
+r"""The TLS 1.3 client, sans-I/O (RFC 8446 Appendix A.1, §4).
 
 Bytes go in through ``receive_data()``, bytes to send come out of
 ``data_to_send()``, and what happened comes out as events. Nothing here touches
@@ -10,33 +10,49 @@ The states are those of RFC 8446 Appendix A.1::
 
                               START <----+
                Send ClientHello |        | Recv HelloRetryRequest
+          [K_send = early data] |        |
                                 v        |
-                             WAIT_SH ----+
-                                | Recv ServerHello
-                                | K_recv = handshake
-                                v
-                             WAIT_EE
-                                | Recv EncryptedExtensions
-                                v
-                           WAIT_CERT_CR
-                       Recv |       | Recv CertificateRequest
-                Certificate |       v
-                            |    WAIT_CERT
-                            |       | Recv Certificate
-                            v       v
-                             WAIT_CV
-                                | Recv CertificateVerify
-                                v
-                          WAIT_FINISHED
-                                | Recv Finished
-                                | K_send = handshake
-                                | [Send Certificate [+ CertificateVerify]]
-                                | Send Finished
-                                | K_send = K_recv = application
-                                v
-                            CONNECTED
+           /                 WAIT_SH ----+
+           |                    | Recv ServerHello
+           |                    | K_recv = handshake
+       Can |                    v
+      send |                 WAIT_EE
+     early |                    | Recv EncryptedExtensions
+      data |           +--------+--------+
+           |     Using |                 | Using certificate
+           |       PSK |                 v
+           |           |            WAIT_CERT_CR
+           |           |        Recv |       | Recv CertificateRequest
+           |           | Certificate |       v
+           |           |             |    WAIT_CERT
+           |           |             |       | Recv Certificate
+           |           |             v       v
+           |           |              WAIT_CV
+           |           |                 | Recv CertificateVerify
+           |           +> WAIT_FINISHED <+
+           |                  | Recv Finished
+           \                  | [Send EndOfEarlyData]
+                              | K_send = handshake
+                              | [Send Certificate [+ CertificateVerify]]
+    Can send                  | Send Finished
+    app data   -->            | K_send = K_recv = application
+    after here                v
+                          CONNECTED
 
-(The PSK branch, where WAIT_EE goes straight to WAIT_FINISHED, comes with resumption.)
+The PSK branch is resumption (RFC 8446 §2.2): ``ClientConfig(session=ticket)`` offers a ticket
+from an earlier connection (``pre_shared_key``, psk_dhe_ke only, §4.2.9); if the server
+accepts it, the PSK authenticates the server and no Certificate/CertificateVerify follow.
+With ``ClientConfig(early_data=...)`` and a ticket that allows it, the data goes out right
+after the ClientHello under the client_early_traffic_secret (0-RTT, §2.3, §4.2.10); if the
+server rejects it, it is sent again after the handshake and ``early_data_accepted`` says so.
+The binder and session-file helpers live in ``psk.py``.
+
+Client certificates (§4.4.2): with ``certificate_chain`` and ``private_key`` configured, a
+CertificateRequest is answered with Certificate and CertificateVerify, signed with the first
+scheme that fits our key and that the server listed; if none fits (or no certificate is
+configured) we send an empty Certificate, which §4.4.2.4 allows, and the server decides.
+With ``post_handshake_auth=True`` the same happens for a CertificateRequest after the
+handshake (§4.6.2), followed by a Finished keyed with our application traffic secret (§4.4).
 
 A typical driver::
 
@@ -60,6 +76,7 @@ from datetime import datetime
 from enum import Enum
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import extensions as ext
 from .certverify import verify_server_chain
@@ -97,6 +114,7 @@ from .errors import (
 )
 from .events import (
     ApplicationData,
+    CertificateRequested,
     ConnectionClosed,
     Event,
     HandshakeComplete,
@@ -116,20 +134,31 @@ from .keyschedule import (
 )
 from .messages import (
     Certificate,
+    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
     EncryptedExtensions,
+    EndOfEarlyData,
     Finished,
     HandshakeBuffer,
+    HandshakeMessage,
     HelloRetryRequest,
     KeyUpdate,
     NewSessionTicket,
     ServerHello,
     decode_handshake,
 )
+from .psk import compute_binder, suite_hash, truncated_client_hello
 from .record import Record, RecordProtection, RecordReader, plaintext_record
-from .signatures import SUPPORTED_SIGNATURE_SCHEMES, certificate_verify_content, verify_signature
+from .signatures import (
+    SUPPORTED_SIGNATURE_SCHEMES,
+    PrivateKey,
+    certificate_verify_content,
+    schemes_for_key,
+    sign,
+    verify_signature,
+)
 from .suites import SUITES, Suite
 
 DEFAULT_CIPHER_SUITES = (
@@ -170,6 +199,8 @@ EXPECT: dict[State, set[HandshakeType]] = {
     State.WAIT_FINISHED: {HandshakeType.finished},
     State.CONNECTED: {HandshakeType.new_session_ticket, HandshakeType.key_update},
 }
+# §4.6.2: a CertificateRequest after the handshake, only if we offered post_handshake_auth.
+POST_HANDSHAKE_AUTH = {HandshakeType.certificate_request}
 
 # RFC 8446 §4.2: the extensions each server message may carry.
 ALLOWED_IN = {
@@ -197,8 +228,15 @@ ALLOWED_IN = {
 class ClientConfig:
     """What the client offers and checks. The security checks are on by default.
 
-    ``random``, ``session_id`` and ``key_share_private_keys`` exist so that a test
-    can replay an RFC 8448 trace byte for byte; leave them alone otherwise.
+    ``random``, ``session_id``, ``key_share_private_keys`` and ``ticket_age_ms`` exist so
+    that a test can replay an RFC 8448 trace byte for byte; leave them alone otherwise.
+
+    ``session`` is a ``Ticket`` from an earlier connection to offer (RFC 8446 §2.2); it is
+    not offered if it has expired, was issued for another server name, or its cipher suite's
+    hash matches none we offer (§4.2.11). ``early_data`` is sent as 0-RTT when the ticket
+    allows it (§4.2.10), else (or when the server rejects it) right after the handshake, if
+    ``resend_early_data``. ``certificate_chain`` + ``private_key`` answer a CertificateRequest
+    (§4.4.2); ``post_handshake_auth`` also offers to be asked after the handshake (§4.6.2).
     """
 
     server_name: str | None = None
@@ -218,9 +256,19 @@ class ClientConfig:
     session_id: bytes | None = None
     key_share_private_keys: dict[int, bytes] = field(default_factory=dict)
     # Last say over the ClientHello's extensions (to replay a trace or to teach tampering).
+    # pre_shared_key is appended after the hook: it must stay last (§4.2.11).
     extensions_hook: Callable[[list[ext.Extension]], list[ext.Extension]] | None = None
+    session: Ticket | None = None
+    early_data: bytes | None = None
+    resend_early_data: bool = True
+    ticket_age_ms: int | None = None  # None: measured from session.received_at
+    certificate_chain: list[x509.Certificate] = field(default_factory=list)
+    private_key: PrivateKey | None = None
+    post_handshake_auth: bool = False
 
     def __post_init__(self) -> None:
+        if bool(self.certificate_chain) != (self.private_key is not None):
+            raise ValueError("a client certificate needs both certificate_chain and private_key")
         if self.verify_chain and self.check_hostname and not self.server_name:
             raise ValueError("check_hostname needs a server_name to check the certificate against")
         if not self.verify_chain or not self.check_hostname:
@@ -267,6 +315,12 @@ class ClientConnection:
         self.alpn_protocol: str | None = None
         self.peer_certificates: list[x509.Certificate] = []
         self.tickets: list[Ticket] = []
+        self.session_resumed = False  # the server accepted our PSK (§2.2)
+        self.early_data_accepted: bool | None = None  # None: no 0-RTT offered (§4.2.10)
+        self._session = self._usable_session()
+        self._psk_offered: ext.OfferedPsks | None = None
+        self._early_data_offered = False
+        self._early_data_to_send = self.config.early_data
         self.resumption_master_secret = b""
         self.exporter_master_secret = b""
         self.client_random = self.config.random or os.urandom(32)
@@ -274,6 +328,19 @@ class ClientConnection:
             self._session_id = self.config.session_id
         else:  # Appendix D.4: a non-empty session id turns on middlebox compatibility mode
             self._session_id = os.urandom(32) if self.config.middlebox_compatibility else b""
+
+    def _usable_session(self) -> Ticket | None:
+        """The configured ticket, if it may be offered (RFC 8446 §4.6.1, §4.2.11)."""
+        ticket, c = self.config.session, self.config
+        if ticket is None:
+            return None
+        if c.ticket_age_ms is None and ticket.expired():
+            return None  # §4.6.1: "MUST NOT ... use it after ticket_lifetime"
+        if ticket.server_name != c.server_name:
+            return None  # §4.6.1: resume only with the server name of the original connection
+        if suite_hash(ticket.cipher_suite) not in {suite_hash(s) for s in c.cipher_suites if s in SUITES}:
+            return None  # §4.2.11: the PSK's hash must be that of a suite we offer
+        return ticket
 
     # --------------------------------------------------------------- the public interface
 
@@ -421,8 +488,15 @@ class ClientConnection:
 
     def _on_handshake_message(self, raw: bytes) -> None:
         msg_type = raw[0]
-        if msg_type not in EXPECT.get(self.state, set()):
-            expected = ", ".join(sorted(t.name for t in EXPECT.get(self.state, set()))) or "nothing"
+        allowed = EXPECT.get(self.state, set())
+        if (
+            self.state is State.CONNECTED
+            and self.config.post_handshake_auth
+            and self.config.certificate_chain
+        ):
+            allowed = allowed | POST_HANDSHAKE_AUTH
+        if msg_type not in allowed:
+            expected = ", ".join(sorted(t.name for t in allowed)) or "nothing"
             raise UnexpectedMessage(
                 f"got {name_of(HandshakeType, msg_type)} in state {self.state.value} (expected {expected})"
             )
@@ -482,7 +556,20 @@ class ClientConnection:
             and (cookie := self._hello_retry.get(ExtensionType.cookie)) is not None
         ):
             exts.append(ext.Extension(ExtensionType.cookie, cookie))  # §4.2.2: echo it
+        if self._offers_early_data():
+            exts.append(ext.Extension(ExtensionType.early_data, b""))  # §4.2.10
+        if c.post_handshake_auth and c.certificate_chain:
+            exts.append(ext.Extension(ExtensionType.post_handshake_auth, b""))  # §4.2.6
         return c.extensions_hook(exts) if c.extensions_hook else exts
+
+    def _offers_early_data(self) -> bool:
+        """0-RTT only in the first ClientHello, with a ticket that allows it (§4.2.10)."""
+        return (
+            self._session is not None
+            and self._hello_retry is None
+            and bool(self.config.early_data)
+            and self._session.max_early_data_size > 0
+        )
 
     def _send_client_hello(self, key_share_groups: Sequence[int]) -> None:
         """ClientHello (§4.1.2), first or second: only the key shares and cookie change (§4.1.4)."""
@@ -497,6 +584,8 @@ class ClientConnection:
             cipher_suites=list(self.config.cipher_suites),
             extensions=self._client_hello_extensions(),
         )
+        if self._session is not None:
+            self._add_pre_shared_key(self._client_hello, self._session)
         raw = self._client_hello.encode()
         self._transcript += raw
         # §5.1: the first ClientHello may carry legacy_record_version 0x0301 for old middleboxes.
@@ -504,6 +593,57 @@ class ClientConnection:
             ContentType.handshake, raw, TLS10 if self._hello_retry is None else TLS12
         )
         self.state = State.WAIT_SH
+        if self._offers_early_data():
+            self._send_early_data()
+
+    # --------------------------------------------------------------- PSK and 0-RTT (§4.2.11, §4.2.10)
+
+    def _add_pre_shared_key(self, ch: ClientHello, ticket: Ticket) -> None:
+        """Append pre_shared_key, last (§4.2.11), with its binder over the truncated ClientHello."""
+        hash_name = suite_hash(ticket.cipher_suite)
+        age = self.config.ticket_age_ms if self.config.ticket_age_ms is not None else ticket.age_ms()
+        identity = ext.PskIdentity(ticket.ticket, ticket.obfuscated_age(age))  # §4.2.11.1
+        offered = ext.OfferedPsks([identity], [bytes(SUITES[ticket.cipher_suite].hash_len)])
+        ch.extensions.append(ext.Extension(ExtensionType.pre_shared_key, offered.encode()))
+        # §4.2.11.2: the binder covers the transcript so far (after a HelloRetryRequest:
+        # message_hash and the HRR) and this ClientHello up to, not including, the binders.
+        partial = truncated_client_hello(ch.encode(), offered)
+        offered.binders = [compute_binder(ticket.psk, hash_name, self._transcript + partial)]
+        ch.extensions[-1] = ext.Extension(ExtensionType.pre_shared_key, offered.encode())
+        self._psk_offered = offered
+
+    def _send_early_data(self) -> None:
+        """0-RTT: early data under the client_early_traffic_secret (§2.3, §4.2.10, §7.1)."""
+        assert self._session is not None and self.config.early_data is not None
+        ticket = self._session
+        if self._session_id and self.config.middlebox_compatibility:
+            self._send_change_cipher_spec()  # Appendix D.4: right after the first ClientHello
+        ks = KeySchedule(suite_hash(ticket.cipher_suite), ticket.psk)
+        early_secret = ks.client_early_traffic_secret(self._transcript)
+        self._keylog("CLIENT_EARLY_TRAFFIC_SECRET", early_secret)
+        self._keylog("EARLY_EXPORTER_SECRET", ks.early_exporter_master_secret(self._transcript))
+        self._write = RecordProtection(SUITES[ticket.cipher_suite], early_secret)
+        data = self.config.early_data[: ticket.max_early_data_size]  # §4.2.10: never more
+        for start in range(0, len(data), 1 << 14):
+            self._out += self._write.encrypt(ContentType.application_data, data[start : start + (1 << 14)])
+        self._early_data_to_send = self.config.early_data[len(data) :] or None
+        self._early_data_offered = True
+        self.early_data_accepted = False  # until EncryptedExtensions says otherwise
+
+    def _selected_psk(self, sh: ServerHello) -> bytes | None:
+        """The PSK the server accepted, or None; checks selected_identity and the hash (§4.2.11)."""
+        data = sh.get(ExtensionType.pre_shared_key)
+        if data is None:
+            return None
+        assert self._session is not None and self._psk_offered is not None  # else _check_extensions
+        selected = ext.PreSharedKeyServerHello.decode(data).selected_identity
+        if selected >= len(self._psk_offered.identities):
+            raise IllegalParameter(
+                f"server selected PSK identity {selected}; we offered {len(self._psk_offered.identities)}"
+            )
+        if suite_hash(sh.cipher_suite) != suite_hash(self._session.cipher_suite):
+            raise IllegalParameter("server's cipher suite does not have the hash of the PSK it selected")
+        return self._session.psk
 
     # --------------------------------------------------------------- ServerHello (§4.1.3)
 
@@ -537,11 +677,10 @@ class ClientConnection:
         self._check_server_hello_common(sh, "ServerHello")
         if self._hello_retry is not None and sh.cipher_suite != self._hello_retry.cipher_suite:
             raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's")  # §4.1.4
-        if sh.get(ExtensionType.pre_shared_key) is not None:
-            raise IllegalParameter("server selected a PSK we did not offer")
+        psk = self._selected_psk(sh)
         key_share = sh.get(ExtensionType.key_share)
-        if key_share is None:
-            raise MissingExtension("ServerHello has no key_share (and we offered no PSK)")  # §4.2.8
+        if key_share is None:  # §4.2.8, §4.2.9: we offer psk_dhe_ke only, so a share is always due
+            raise MissingExtension("ServerHello has no key_share (we offer only (EC)DHE modes)")
         entry = ext.KeyShareServerHello.decode(key_share).server_share
         if entry.group not in self._key_shares:
             raise IllegalParameter(
@@ -551,14 +690,15 @@ class ClientConnection:
         self.group = NamedGroup(entry.group)
         shared_secret = self._key_shares[entry.group].exchange(entry.key_exchange)
         self._transcript += raw
-        self._derive_handshake_secrets(shared_secret)
+        self.session_resumed = psk is not None
+        self._derive_handshake_secrets(shared_secret, psk)
         self.state = State.WAIT_EE
 
-    def _derive_handshake_secrets(self, shared_secret: bytes) -> None:
+    def _derive_handshake_secrets(self, shared_secret: bytes, psk: bytes | None) -> None:
         assert self.suite is not None
         if self._handshake.has_partial():  # §5.1: a handshake message may not span a key change
             raise UnexpectedMessage("handshake data after ServerHello in the same plaintext record")
-        ks = self._schedule = KeySchedule(self.suite.hash_name)
+        ks = self._schedule = KeySchedule(self.suite.hash_name, psk)  # §7.1: the PSK seeds Early Secret
         ks.set_handshake_secret(shared_secret)
         c_hs = ks.client_handshake_traffic_secret(self._transcript)
         s_hs = ks.server_handshake_traffic_secret(self._transcript)
@@ -592,6 +732,9 @@ class ClientConnection:
         # §4.4.1: the first ClientHello is replaced by a synthetic message_hash message.
         self._transcript = hrr_message_hash(self._transcript, hash_name) + raw
         self._hello_retry = hrr
+        self._write = None  # §4.2.10: a HelloRetryRequest rejects 0-RTT; ClientHello2 goes in the clear
+        if self._session is not None and suite_hash(self._session.cipher_suite) != hash_name:
+            self._session = None  # §4.1.4: drop a PSK whose hash does not fit the HRR's suite
         if self._session_id and self.config.middlebox_compatibility:
             self._send_change_cipher_spec()  # Appendix D.4: before the second flight
         self._send_client_hello(groups)
@@ -609,10 +752,24 @@ class ClientConnection:
             if protocols[0].decode("latin-1") not in self.config.alpn_protocols:
                 raise IllegalParameter(f"server chose ALPN {protocols[0]!r}, which we did not offer")
             self.alpn_protocol = protocols[0].decode("latin-1")
+        if ee.get(ExtensionType.early_data) is not None:
+            self._check_early_data_accepted()
         self._transcript += raw
-        self.state = State.WAIT_CERT_CR
+        # Appendix A.1: with a PSK, the server is already authenticated: straight to its Finished.
+        self.state = State.WAIT_FINISHED if self.session_resumed else State.WAIT_CERT_CR
+
+    def _check_early_data_accepted(self) -> None:
+        """early_data in EncryptedExtensions: the server takes our 0-RTT data (§4.2.10)."""
+        assert self._psk_offered is not None and self._session is not None and self.suite is not None
+        if not self.session_resumed:
+            raise IllegalParameter("server accepted early data without accepting our PSK")
+        if self.suite.code != self._session.cipher_suite:  # §4.2.10: the ticket's suite, exactly
+            raise IllegalParameter("server accepted early data with another cipher suite than the ticket's")
+        self.early_data_accepted = True
 
     def _on_certificate_request(self, cr: CertificateRequest, raw: bytes) -> None:
+        if self.state is State.CONNECTED:
+            return self._on_post_handshake_certificate_request(cr, raw)
         if cr.certificate_request_context:
             raise IllegalParameter("certificate_request_context must be empty in the handshake")  # §4.3.2
         if cr.get(ExtensionType.signature_algorithms) is None:
@@ -673,8 +830,24 @@ class ClientConnection:
                 self.alpn_protocol,
                 self.peer_certificates,
                 self._hello_retry is not None,
+                self.session_resumed,
+                self.early_data_accepted,
             )
         )
+        self._send_early_data_late()
+
+    def _send_early_data_late(self) -> None:
+        """Early data the server did not take (or that was never sent as 0-RTT) goes now (§4.2.10).
+
+        §4.2.10 warns that an application may not want this when the ALPN changed; we do not
+        resend then, and the caller sees ``early_data_accepted`` False.
+        """
+        data = self.config.early_data if self.early_data_accepted is not True else self._early_data_to_send
+        if not data or not self.config.resend_early_data:
+            return
+        if self._early_data_offered and self._session and self.alpn_protocol != self._session.alpn_protocol:
+            return
+        self.send_application_data(data)
 
     def _derive_application_secrets(self) -> None:
         assert self.suite is not None and self._schedule is not None
@@ -695,10 +868,12 @@ class ClientConnection:
         assert self.suite is not None and self._schedule is not None and self._client_hello is not None
         if self._session_id and self.config.middlebox_compatibility and not self._sent_ccs:
             self._send_change_cipher_spec()
+        if self.early_data_accepted:
+            self._send_handshake(EndOfEarlyData())  # §4.5: the last message under the early keys
         self._write = RecordProtection(self.suite, self._client_hs_secret)
         if self._certificate_request is not None:
-            # No client certificate configured: an empty Certificate (§4.4.2.4 lets the server decide).
-            self._send_handshake(Certificate(self._certificate_request.certificate_request_context, []))
+            for msg in self._client_certificate_messages(self._certificate_request, self._transcript):
+                self._send_handshake(msg)
         hash_name = self.suite.hash_name
         verify_data = finished_verify_data(
             self._client_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
@@ -706,6 +881,60 @@ class ClientConnection:
         self._send_handshake(Finished(verify_data))
         self.resumption_master_secret = self._schedule.resumption_master_secret(self._transcript)
         self._write = RecordProtection(self.suite, self._client_app_secret)
+
+    # --------------------------------------------------------------- client authentication (§4.4.2)
+
+    def _client_signature_scheme(self, cr: CertificateRequest) -> SignatureScheme | None:
+        """The first scheme that fits our key and that the server accepts (§4.2.3, §4.3.2)."""
+        c = self.config
+        if not c.certificate_chain:
+            return None
+        offered = ext.SignatureAlgorithms.decode(cr.get(ExtensionType.signature_algorithms) or b"")
+        for scheme in schemes_for_key(c.certificate_chain[0]):
+            if scheme in offered.supported_signature_algorithms and scheme in c.signature_schemes:
+                return scheme
+        return None
+
+    def _client_certificate_messages(
+        self, cr: CertificateRequest, transcript: bytes
+    ) -> list[HandshakeMessage]:
+        """Certificate [+ CertificateVerify] answering ``cr`` (§4.4.2, §4.4.3).
+
+        Without a certificate, or without a signature scheme the server accepts for our key,
+        the Certificate is empty (§4.4.2.4: "the client MUST send a Certificate message
+        containing no certificates"); the server then decides whether to go on.
+        """
+        assert self.suite is not None
+        scheme = self._client_signature_scheme(cr)
+        chain = self.config.certificate_chain if scheme is not None else []
+        entries = [CertificateEntry(cert.public_bytes(Encoding.DER)) for cert in chain]
+        certificate = Certificate(cr.certificate_request_context, entries)
+        if scheme is None:
+            return [certificate]
+        assert self.config.private_key is not None
+        digest = transcript_hash(transcript + certificate.encode(), self.suite.hash_name)
+        content = certificate_verify_content(digest, server=False)  # "TLS 1.3, client CertificateVerify"
+        return [certificate, CertificateVerify(scheme, sign(self.config.private_key, scheme, content))]
+
+    def _on_post_handshake_certificate_request(self, cr: CertificateRequest, raw: bytes) -> None:
+        """Post-handshake authentication (§4.6.2): Certificate, CertificateVerify, Finished."""
+        assert self.suite is not None
+        if not cr.certificate_request_context:
+            raise IllegalParameter("post-handshake CertificateRequest needs a non-empty context")  # §4.3.2
+        if cr.get(ExtensionType.signature_algorithms) is None:
+            raise MissingExtension("CertificateRequest lacks signature_algorithms")  # §4.3.2
+        # §4.4: Handshake Context = ClientHello ... client Finished + CertificateRequest;
+        # Base Key = client_application_traffic_secret_N. The main transcript stays as it is.
+        transcript = self._transcript + raw
+        messages = self._client_certificate_messages(cr, transcript)
+        for msg in messages:
+            transcript += self._send_handshake(msg, in_transcript=False)
+        hash_name = self.suite.hash_name
+        verify_data = finished_verify_data(
+            self._client_app_secret, transcript_hash(transcript, hash_name), hash_name
+        )
+        self._send_handshake(Finished(verify_data), in_transcript=False)
+        self.events.append(CertificateRequested(cr.certificate_request_context, len(messages) == 2))
 
     # --------------------------------------------------------------- after the handshake (§4.6)
 
@@ -725,6 +954,7 @@ class ClientConnection:
             max_early_data_size=max_early or 0,
             received_at=time.time(),
             server_name=self.config.server_name,
+            alpn_protocol=self.alpn_protocol,
         )
         self.tickets.append(ticket)
         self.events.append(NewTicket(ticket))
@@ -752,12 +982,15 @@ class ClientConnection:
 
     # --------------------------------------------------------------- sending
 
-    def _send_handshake(self, msg: object) -> None:
-        raw = msg.encode()  # type: ignore[attr-defined]
-        if not isinstance(msg, KeyUpdate):
+    def _send_handshake(self, msg: HandshakeMessage, *, in_transcript: bool = True) -> bytes:
+        """Encrypt one handshake message; returns its bytes. KeyUpdate and post-handshake
+        authentication stay out of the main transcript (§4.4.1)."""
+        raw = msg.encode()
+        if in_transcript and not isinstance(msg, KeyUpdate):
             self._transcript += raw
         assert self._write is not None
         self._out += self._write.encrypt(ContentType.handshake, raw)
+        return raw
 
     def _send_change_cipher_spec(self) -> None:
         self._out += plaintext_record(ContentType.change_cipher_spec, b"\x01")
@@ -821,6 +1054,7 @@ def _is_ip_literal(name: str) -> bool:
 
 __all__ = [
     "ApplicationData",
+    "CertificateRequested",
     "ClientConfig",
     "ClientConnection",
     "ConnectionClosed",

@@ -22,10 +22,11 @@ import socket
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
 from cryptography.x509.oid import NameOID
 
 from .client import (
@@ -57,12 +58,22 @@ def connect(
     cipher_suites: Iterable[str | int] | None = None,
     keylog: str | os.PathLike[str] | KeyLogCallback | None = None,
     timeout: float = 10.0,
+    session: Ticket | None = None,
+    early_data: bytes | None = None,
+    cert: str | os.PathLike[str] | None = None,
+    key: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> TLSSocket:
     """Open a TCP connection to ``host:port`` and complete a TLS 1.3 handshake.
 
+    ``session`` is a ``Ticket`` from an earlier connection's ``tls.session`` (RFC 8446 §2.2);
+    ``early_data`` goes out as 0-RTT if that ticket allows it, else right after the handshake
+    (``tls.early_data_accepted`` says which, §4.2.10). ``cert``/``key`` are PEM files of a
+    client certificate chain (leaf first) and its private key, for servers that ask (§4.4.2);
+    they also offer post-handshake authentication (§4.6.2).
     ``options`` go to ``ClientConfig`` (e.g. ``check_hostname=False``, which warns loudly).
     """
+    options.update(_resumption_and_identity(session, early_data, cert, key))
     config = make_config(
         server_hostname or host, cafile, alpn_protocols, groups, cipher_suites, keylog, **options
     )
@@ -80,9 +91,14 @@ def wrap_socket(
     cipher_suites: Iterable[str | int] | None = None,
     keylog: str | os.PathLike[str] | KeyLogCallback | None = None,
     timeout: float | None = 10.0,
+    session: Ticket | None = None,
+    early_data: bytes | None = None,
+    cert: str | os.PathLike[str] | None = None,
+    key: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> TLSSocket:
     """Run a TLS 1.3 handshake over a connected socket and return the secured connection."""
+    options.update(_resumption_and_identity(session, early_data, cert, key))
     config = make_config(server_hostname, cafile, alpn_protocols, groups, cipher_suites, keylog, **options)
     return _handshake(sock, config, timeout)
 
@@ -106,6 +122,27 @@ def make_config(
         keylog=KeyLog(keylog) if isinstance(keylog, (str, os.PathLike)) else keylog,
         **options,
     )
+
+
+def _resumption_and_identity(
+    session: Ticket | None,
+    early_data: bytes | None,
+    cert: str | os.PathLike[str] | None,
+    key: str | os.PathLike[str] | None,
+) -> dict[str, Any]:
+    """ClientConfig options for a ticket to resume, 0-RTT data and a client certificate."""
+    options: dict[str, Any] = {}
+    if session is not None:
+        options["session"] = session
+    if early_data is not None:
+        options["early_data"] = bytes(early_data)
+    if (cert is None) != (key is None):
+        raise ValueError("a client certificate needs both cert= and key=")
+    if cert is not None and key is not None:
+        options["certificate_chain"] = x509.load_pem_x509_certificates(Path(cert).read_bytes())
+        options["private_key"] = load_pem_private_key(Path(key).read_bytes(), password=None)
+        options["post_handshake_auth"] = True
+    return options
 
 
 def _handshake(sock: socket.socket, config: ClientConfig, timeout: float | None) -> TLSSocket:
@@ -235,6 +272,21 @@ class TLSSocket:
 
     write = send
 
+    def wait_for_ticket(self, timeout: float = 2.0) -> Ticket | None:
+        """Read until a NewSessionTicket has arrived, for at most ``timeout`` seconds (§4.6.1).
+
+        Servers send tickets right after the handshake; data read meanwhile stays buffered.
+        """
+        self.sock.settimeout(timeout)
+        try:
+            while not self.connection.tickets and not self._eof:
+                self._read_more()
+        except TLSTimeout:
+            pass
+        finally:
+            self.sock.settimeout(self.timeout)
+        return self.session
+
     def key_update(self, request_peer_update: bool = True) -> None:
         """Move our send keys on, and ask the peer to do the same (RFC 8446 §4.6.3)."""
         self.connection.key_update(request_peer_update)
@@ -285,7 +337,23 @@ class TLSSocket:
 
     @property
     def tickets(self) -> list[Ticket]:
+        """The NewSessionTickets received so far (RFC 8446 §4.6.1), oldest first."""
         return self.connection.tickets
+
+    @property
+    def session(self) -> Ticket | None:
+        """The newest ticket, to pass as ``connect(..., session=...)`` later (like ``ssl``'s)."""
+        return self.connection.tickets[-1] if self.connection.tickets else None
+
+    @property
+    def session_reused(self) -> bool:
+        """Did the server accept our ticket (RFC 8446 §2.2)? Named as in ``ssl``."""
+        return self.connection.session_resumed
+
+    @property
+    def early_data_accepted(self) -> bool | None:
+        """None: no 0-RTT offered; True: the server took it; False: it was sent again (§4.2.10)."""
+        return self.connection.early_data_accepted
 
     @property
     def server_hostname(self) -> str | None:
@@ -327,13 +395,19 @@ def _ssl_time(when: datetime) -> str:
     return f"{when:%b} {when.day:2d} {when:%H:%M:%S %Y} GMT"
 
 
+def _ssl_serial(serial: int) -> str:
+    """The serial in hex as OpenSSL prints it: whole bytes, so an even number of digits."""
+    digits = f"{serial:X}"
+    return digits if len(digits) % 2 == 0 else "0" + digits
+
+
 def certificate_dict(cert: x509.Certificate) -> dict[str, Any]:
     """``ssl.SSLSocket.getpeercert()``'s dict for a cryptography certificate."""
     out: dict[str, Any] = {
         "subject": _name_tuple(cert.subject),
         "issuer": _name_tuple(cert.issuer),
         "version": cert.version.value + 1,
-        "serialNumber": f"{cert.serial_number:X}",
+        "serialNumber": _ssl_serial(cert.serial_number),
         "notBefore": _ssl_time(cert.not_valid_before_utc),
         "notAfter": _ssl_time(cert.not_valid_after_utc),
     }

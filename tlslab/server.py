@@ -6,9 +6,8 @@ It exists so that the course can look at the other side of a handshake, and so
 that tests have a peer that can misbehave on purpose: ``ServerConfig.tamper``
 sees every message and record before it leaves (see "Tampering" below).
 
-The states are those of RFC 8446 Appendix A.2 (without 0-RTT and client
-authentication, which come later; the transient states are set as the code
-passes through them, so a reader can follow the diagram)::
+The states are those of RFC 8446 Appendix A.2 (the transient states are set as the
+code passes through them, so a reader can follow the diagram)::
 
                               START <-----+
                Recv ClientHello |         | Send HelloRetryRequest
@@ -20,15 +19,32 @@ passes through them, so a reader can follow the diagram)::
                                 | Send ServerHello
                                 | K_send = handshake
                                 | Send EncryptedExtensions
-                                | Send Certificate + CertificateVerify
-                                | Send Finished
-                                | K_send = application        (may send data from here on)
-                                | K_recv = handshake
-                                v
-                           WAIT_FLIGHT2
-                                | (no client auth: nothing to wait for)
-                                v
-                           WAIT_FINISHED
+                                | [Send CertificateRequest]
+ Can send                       | [Send Certificate + CertificateVerify]
+ app data                       | Send Finished
+ after   -->                    | K_send = application
+ here                  +--------+--------+
+              No 0-RTT |                 | 0-RTT
+                       |                 |
+   K_recv = handshake  |                 | K_recv = early data
+ [Skip decrypt errors] |    +------> WAIT_EOED -+
+                       |    |       Recv |      | Recv EndOfEarlyData
+                       |    | early data |      | K_recv = handshake
+                       |    +------------+      |
+                       |                        |
+                       +> WAIT_FLIGHT2 <--------+
+                                |
+                       +--------+--------+
+               No auth |                 | Client auth
+                       |                 |
+                       |                 v
+                       |             WAIT_CERT
+                       |        Recv |       | Recv Certificate
+                       |       empty |       v
+                       | Certificate |    WAIT_CV
+                       |             |       | Recv
+                       |             v       | CertificateVerify
+                       +-> WAIT_FINISHED <---+
                                 | Recv Finished
                                 | K_recv = application
                                 | Send NewSessionTicket(s)
@@ -45,11 +61,23 @@ Negotiation, in the order ``_on_client_hello`` runs it:
   (§4.1.4); else handshake_failure;
 * signature scheme: the first scheme that fits our key (``schemes_for_key``) and
   is in the client's ``signature_algorithms`` (§4.2.3), else handshake_failure;
-* ALPN: our first protocol the client offers, else no_application_protocol (RFC 7301 §3.2).
+* ALPN: our first protocol the client offers, else no_application_protocol (RFC 7301 §3.2);
+* PSK (§4.2.11): the first offered identity that ``config.ticket_store`` knows, that has not
+  expired, was issued for the same server name and has the hash of the chosen suite; its
+  binder must verify (else decrypt_error). Unknown tickets mean a full handshake. Only
+  psk_dhe_ke (§4.2.9): a PSK always comes with (EC)DHE;
+* 0-RTT (§4.2.10): accepted when the PSK is identity 0, there was no HelloRetryRequest, the
+  ticket allowed it (``config.max_early_data_size``), suite and ALPN are the ticket's, the
+  client's ticket age is within ``TICKET_AGE_WINDOW_MS`` of ours (§8.3), and the ticket has
+  not carried early data before (single use, §8.1). Otherwise its 0-RTT records are skipped
+  (§4.2.10), up to ``MAX_SKIPPED_EARLY_DATA`` bytes.
 
-PSKs are ignored (always a full handshake): the NewSessionTicket we send carries a
-random ticket we will not recognise. A client that offers early_data has its 0-RTT
-records skipped (§4.2.10), up to ``MAX_SKIPPED_EARLY_DATA`` bytes.
+Tickets (§4.6.1) are random ids into ``config.ticket_store`` (``psk.TicketStore``), which
+keeps the session state; share one store between the connections of a server. Client
+authentication (§4.3.2, §4.4.2): with ``config.client_ca`` we send a CertificateRequest in
+full handshakes and verify the client's chain against those roots and its CertificateVerify;
+``request_client_certificate()`` asks again after the handshake if the client offered
+post_handshake_auth (§4.6.2).
 
 Tampering. ``ServerConfig.tamper(stage, data) -> data`` is called with:
 
@@ -72,8 +100,10 @@ A typical driver::
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +112,7 @@ from enum import Enum
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from . import certverify
 from . import extensions as ext
 from .client import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS
 from .constants import (
@@ -94,12 +125,14 @@ from .constants import (
     HandshakeType,
     KeyUpdateRequest,
     NamedGroup,
+    PskKeyExchangeMode,
     SignatureScheme,
     name_of,
 )
 from .errors import (
     AlertDescription,
     AlertError,
+    CertificateRequired,
     DecodeError,
     DecryptError,
     HandshakeFailure,
@@ -111,8 +144,17 @@ from .errors import (
     ProtocolVersion,
     TLSError,
     UnexpectedMessage,
+    UnsupportedCertificate,
 )
-from .events import ApplicationData, ConnectionClosed, Event, HandshakeComplete, KeyUpdated
+from .events import (
+    ApplicationData,
+    ClientAuthenticated,
+    ConnectionClosed,
+    EarlyData,
+    Event,
+    HandshakeComplete,
+    KeyUpdated,
+)
 from .keyexchange import SUPPORTED_GROUPS, KeyShare, generate_key_share
 from .keylog import KeyLogCallback, keylog_from_env
 from .keyschedule import (
@@ -120,14 +162,17 @@ from .keyschedule import (
     finished_verify_data,
     hrr_message_hash,
     next_traffic_secret,
+    resumption_psk,
     transcript_hash,
 )
 from .messages import (
     Certificate,
     CertificateEntry,
+    CertificateRequest,
     CertificateVerify,
     ClientHello,
     EncryptedExtensions,
+    EndOfEarlyData,
     Finished,
     HandshakeBuffer,
     HandshakeMessage,
@@ -137,6 +182,16 @@ from .messages import (
     ServerHello,
     decode_handshake,
 )
+from .psk import (
+    MAX_TICKET_LIFETIME,
+    TICKET_AGE_WINDOW_MS,
+    SessionState,
+    TicketStore,
+    binder_matches,
+    compute_binder,
+    suite_hash,
+    truncated_client_hello,
+)
 from .record import Record, RecordProtection, RecordReader, plaintext_record
 from .signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
@@ -144,22 +199,25 @@ from .signatures import (
     certificate_verify_content,
     schemes_for_key,
     sign,
+    verify_signature,
 )
 from .suites import SUITES, Suite
 
-MAX_TICKET_LIFETIME = 604800  # §4.6.1: seven days
 MAX_SKIPPED_EARLY_DATA = 1 << 16  # bytes of rejected 0-RTT we skip before calling it an attack
 
 Tamper = Callable[[str, bytes], bytes]
 
 
 class State(Enum):
-    """RFC 8446 Appendix A.2 server states (plus CLOSED; WAIT_EOED, WAIT_CERT, WAIT_CV come later)."""
+    """RFC 8446 Appendix A.2 server states (plus CLOSED)."""
 
     START = "START"
     RECVD_CH = "RECVD_CH"
     NEGOTIATED = "NEGOTIATED"
+    WAIT_EOED = "WAIT_EOED"
     WAIT_FLIGHT2 = "WAIT_FLIGHT2"
+    WAIT_CERT = "WAIT_CERT"
+    WAIT_CV = "WAIT_CV"
     WAIT_FINISHED = "WAIT_FINISHED"
     CONNECTED = "CONNECTED"
     CLOSED = "CLOSED"
@@ -168,12 +226,22 @@ class State(Enum):
 # What may arrive in each state; anything else is an unexpected_message (RFC 8446 §4, §6.2).
 EXPECT: dict[State, set[HandshakeType]] = {
     State.START: {HandshakeType.client_hello},
+    State.WAIT_EOED: {HandshakeType.end_of_early_data},
+    State.WAIT_CERT: {HandshakeType.certificate},
+    State.WAIT_CV: {HandshakeType.certificate_verify},
     State.WAIT_FINISHED: {HandshakeType.finished},
-    State.CONNECTED: {HandshakeType.key_update},
+    State.CONNECTED: {HandshakeType.key_update},  # + the next post-handshake auth message (§4.6.2)
 }
 
 # States in which a change_cipher_spec of one byte 0x01 is dropped (§5, Appendix D.4).
-CCS_ALLOWED = {State.START, State.WAIT_FLIGHT2, State.WAIT_FINISHED}
+CCS_ALLOWED = {
+    State.START,
+    State.WAIT_EOED,
+    State.WAIT_FLIGHT2,
+    State.WAIT_CERT,
+    State.WAIT_CV,
+    State.WAIT_FINISHED,
+}
 
 
 @dataclass
@@ -182,6 +250,11 @@ class ServerConfig:
 
     ``random`` and ``key_share_private_keys`` (group -> private key bytes, as for
     ``generate_key_share``) let a test replay a trace; leave them alone otherwise.
+
+    ``ticket_store`` holds the sessions our tickets name (share one between connections to
+    resume); ``max_early_data_size`` > 0 lets tickets carry 0-RTT (§4.2.10). ``client_ca``:
+    ask every full handshake for a client certificate and verify it against these roots;
+    ``client_certificate_required`` (default True) refuses an empty one (certificate_required).
     """
 
     certificate_chain: list[x509.Certificate]
@@ -195,6 +268,10 @@ class ServerConfig:
     hello_retry_if_needed: bool = True
     num_tickets: int = 1
     ticket_lifetime: int = 7200
+    ticket_store: TicketStore = field(default_factory=TicketStore)
+    max_early_data_size: int = 0
+    client_ca: list[x509.Certificate] | None = None
+    client_certificate_required: bool = True
     keylog: KeyLogCallback | None = None
     tamper: Tamper | None = None
     extra_extensions: dict[str, list[ext.Extension]] = field(default_factory=dict)
@@ -240,8 +317,17 @@ class ServerConnection:
         self.signature_scheme: SignatureScheme | None = None
         self.alpn_protocol: str | None = None
         self.server_name: str | None = None
+        self.session_resumed = False  # a ticket's PSK was accepted (§2.2)
+        self.early_data_accepted: bool | None = None  # None: the client offered no 0-RTT
+        self.peer_certificates: list[x509.Certificate] = []  # the client's, if it authenticated
         self.resumption_master_secret = b""
         self.exporter_master_secret = b""
+        self._psk: tuple[int, SessionState] | None = None  # (selected_identity, state)
+        self._early_read: RecordProtection | None = None
+        self._early_data_left = 0  # bytes of accepted 0-RTT still allowed (§4.2.10)
+        self._certificate_request: CertificateRequest | None = None
+        self._post_handshake: _PostHandshakeAuth | None = None
+        self._obfuscated_age = 0
 
     # --------------------------------------------------------------- the public interface
 
@@ -307,6 +393,23 @@ class ServerConnection:
         self._send_handshake(KeyUpdate(request), "key_update")
         self._update_write_keys()
 
+    def request_client_certificate(self) -> None:
+        """Post-handshake authentication: send a CertificateRequest now (RFC 8446 §4.6.2).
+
+        Only if the client offered post_handshake_auth (§4.2.6) and ``config.client_ca`` is set;
+        its answer (Certificate, CertificateVerify, Finished) comes as ``ClientAuthenticated``.
+        """
+        assert self._client_hello is not None
+        if self.state is not State.CONNECTED or self._post_handshake is not None:
+            raise TLSError("a post-handshake CertificateRequest needs a connected, idle connection")
+        if self._client_hello.get(ExtensionType.post_handshake_auth) is None:
+            raise TLSError("the client did not offer post_handshake_auth (RFC 8446 §4.2.6)")
+        if not self.config.client_ca:
+            raise TLSError("ServerConfig.client_ca is needed to verify a client certificate")
+        cr = self._new_certificate_request(os.urandom(8))  # §4.3.2: unique within the connection
+        raw = self._send_handshake(cr, "certificate_request", in_transcript=False)
+        self._post_handshake = _PostHandshakeAuth(cr, self._transcript + raw)
+
     def close(self) -> None:
         """Send close_notify (RFC 8446 §6.1).
 
@@ -327,6 +430,9 @@ class ServerConnection:
             return self._on_change_cipher_spec(record)
         if self._read is None:
             if record.content_type == ContentType.application_data:
+                if self._skip_early_data >= len(record.fragment):  # §4.2.10: 0-RTT after our HRR
+                    self._skip_early_data -= len(record.fragment)
+                    return
                 raise UnexpectedMessage("encrypted record before the ClientHello was answered")
             content_type, data = record.content_type, record.fragment
         elif record.content_type != ContentType.application_data:
@@ -345,11 +451,21 @@ class ServerConnection:
         elif content_type == ContentType.alert:
             self._on_alert(data)
         elif content_type == ContentType.application_data:
+            if self.state is State.WAIT_EOED:
+                return self._on_early_data(data)
             if self.state is not State.CONNECTED:
                 raise UnexpectedMessage("application data before the client's Finished")
             self.events.append(ApplicationData(data))
         else:
             raise UnexpectedMessage(f"unexpected {name_of(ContentType, content_type)} record")
+
+    def _on_early_data(self, data: bytes) -> None:
+        """Accepted 0-RTT data (§4.2.10); replayable by nature, so it is its own event (§8)."""
+        if len(data) > self._early_data_left:
+            # §4.2.10: "more than max_early_data_size ... SHOULD abort ... unexpected_message".
+            raise UnexpectedMessage("client sent more 0-RTT data than max_early_data_size allows")
+        self._early_data_left -= len(data)
+        self.events.append(EarlyData(data))
 
     def _decrypt(self, record: Record) -> tuple[int, bytes] | None:
         """Decrypt, or skip a record of rejected 0-RTT data (§4.2.10); None when skipped."""
@@ -391,14 +507,25 @@ class ServerConnection:
 
     def _on_handshake_message(self, raw: bytes) -> None:
         msg_type = raw[0]
-        if msg_type not in EXPECT.get(self.state, set()):
-            expected = ", ".join(sorted(t.name for t in EXPECT.get(self.state, set()))) or "nothing"
+        allowed = set(EXPECT.get(self.state, set()))
+        if self.state is State.CONNECTED and self._post_handshake is not None:
+            allowed.add(self._post_handshake.expect)
+        if msg_type not in allowed:
+            expected = ", ".join(sorted(t.name for t in allowed)) or "nothing"
             raise UnexpectedMessage(
                 f"got {name_of(HandshakeType, msg_type)} in state {self.state.value} (expected {expected})"
             )
         msg = decode_handshake(raw)
-        if isinstance(msg, ClientHello):
+        if self.state is State.CONNECTED and not isinstance(msg, KeyUpdate):
+            self._on_post_handshake_auth(msg, raw)
+        elif isinstance(msg, ClientHello):
             self._on_client_hello(msg, raw)
+        elif isinstance(msg, EndOfEarlyData):
+            self._on_end_of_early_data(raw)
+        elif isinstance(msg, Certificate):
+            self._on_certificate(msg, raw)
+        elif isinstance(msg, CertificateVerify):
+            self._on_certificate_verify(msg, raw)
         elif isinstance(msg, Finished):
             self._on_finished(msg, raw)
         elif isinstance(msg, KeyUpdate):
@@ -418,18 +545,80 @@ class ServerConnection:
         group = self._select_group(ch, client_shares)
         if group not in client_shares:
             return self._send_hello_retry_request(ch, raw, suite, group)
-        self.signature_scheme = self._select_signature_scheme(ch)
         self.alpn_protocol = self._select_alpn(ch)
         sni = ch.get(ExtensionType.server_name)
         if sni is not None:
             self.server_name = ext.ServerNameList.decode(sni).host_names[0].decode("ascii", "replace")
-        if ch.get(ExtensionType.early_data) is not None and self._hello_retry is None:
-            self._skip_early_data = MAX_SKIPPED_EARLY_DATA  # §4.2.10: we reject 0-RTT, so skip it
+        self._psk = self._select_psk(ch, raw, suite)
+        self.session_resumed = self._psk is not None
+        if self._psk is None:
+            self.signature_scheme = self._select_signature_scheme(ch)
         self.suite, self.group, self._client_hello = SUITES[CipherSuite(suite)], NamedGroup(group), ch
         self.client_random = ch.random
         self._transcript += raw
+        if ch.get(ExtensionType.early_data) is not None:
+            self.early_data_accepted = self._accept_early_data(ch)
+            if not self.early_data_accepted:
+                self._skip_early_data = MAX_SKIPPED_EARLY_DATA  # §4.2.10: rejected 0-RTT is skipped
         self.state = State.NEGOTIATED
         self._send_server_flight(ch, client_shares[group])
+
+    # --------------------------------------------------------------- PSK and 0-RTT (§4.2.11, §4.2.10)
+
+    def _select_psk(self, ch: ClientHello, raw: bytes, suite: int) -> tuple[int, SessionState] | None:
+        """The first offered ticket we can resume, its binder checked (§4.2.11, §4.2.11.2)."""
+        data = ch.get(ExtensionType.pre_shared_key)
+        if data is None:
+            return None
+        modes = ch.get(ExtensionType.psk_key_exchange_modes)
+        if modes is None:  # §4.2.9: "clients MUST supply" it with pre_shared_key
+            raise MissingExtension("ClientHello offers a PSK without psk_key_exchange_modes")
+        if PskKeyExchangeMode.psk_dhe_ke not in ext.PskKeyExchangeModes.decode(modes).ke_modes:
+            return None  # we only do psk_dhe_ke: a full handshake then
+        offered = ext.OfferedPsks.decode(data)
+        hash_name = suite_hash(suite)
+        for index, identity in enumerate(offered.identities):
+            state = self.config.ticket_store.lookup(identity.identity)
+            if state is None or suite_hash(state.cipher_suite) != hash_name:
+                continue  # unknown, expired, or another hash: not an error (§4.2.11)
+            if state.server_name != self.server_name:
+                continue  # §4.6.1: a ticket is for the server name it was issued under
+            # §4.2.11.2: over the transcript so far (message_hash + HRR after a retry) and the
+            # ClientHello up to the binders.
+            expected = compute_binder(
+                state.psk, hash_name, self._transcript + truncated_client_hello(raw, offered)
+            )
+            if not binder_matches(expected, offered.binders[index]):
+                raise DecryptError("PSK binder does not verify")  # §4.2.11.2
+            self._obfuscated_age = identity.obfuscated_ticket_age
+            return index, state
+        return None
+
+    def _accept_early_data(self, ch: ClientHello) -> bool:
+        """Take the client's 0-RTT data? Every condition of §4.2.10, and single use (§8.1)."""
+        if self._psk is None or self._hello_retry is not None:
+            return False
+        index, state = self._psk
+        client_age = (self._obfuscated_age - state.age_add) % (1 << 32)  # §4.2.11.1
+        pre_shared_key = ext.OfferedPsks.decode(ch.get(ExtensionType.pre_shared_key) or b"")
+        accept = (
+            index == 0
+            and 0 < state.max_early_data_size <= self.config.max_early_data_size
+            and self.suite is not None
+            and self.suite.code == state.cipher_suite
+            and self.alpn_protocol == state.alpn_protocol
+            and abs(client_age - state.age_ms()) <= TICKET_AGE_WINDOW_MS  # §8.3
+            and self.config.ticket_store.claim_early_data(pre_shared_key.identities[0].identity)
+        )
+        if accept:
+            assert self.suite is not None
+            early_secret = KeySchedule(self.suite.hash_name, state.psk).client_early_traffic_secret(
+                self._transcript
+            )
+            self._keylog("CLIENT_EARLY_TRAFFIC_SECRET", early_secret)
+            self._early_read = RecordProtection(self.suite, early_secret)
+            self._early_data_left = state.max_early_data_size
+        return accept
 
     def _check_client_hello(self, ch: ClientHello) -> None:
         """The rules every TLS 1.3 ClientHello must follow (§4.1.2, §4.2.1, §9.2)."""
@@ -451,11 +640,15 @@ class ServerConnection:
             missing = "key_share" if shares is None else "supported_groups"
             raise MissingExtension(f"ClientHello has no {missing} (RFC 8446 §9.2)")
         if ch.get(ExtensionType.signature_algorithms) is None or groups is None:
-            # §9.2: without pre_shared_key both are mandatory. With one, we still need them: we do no PSK.
+            # §9.2: without pre_shared_key both are mandatory. With one, we still need key shares:
+            # we do psk_dhe_ke only (§4.2.9); signature_algorithms is checked if we cannot resume.
             what = "signature_algorithms" if groups is not None else "supported_groups and key_share"
             if not has_psk:
                 raise MissingExtension(f"ClientHello has no {what} (RFC 8446 §9.2)")
-            raise HandshakeFailure(f"ClientHello offers a PSK without {what}; tlslab does no resumption")
+            if groups is None:
+                raise HandshakeFailure(
+                    "ClientHello offers a PSK without key shares; tlslab does psk_dhe_ke only"
+                )
 
     def _select_cipher_suite(self, ch: ClientHello) -> int:
         for suite in self.config.cipher_suites:  # our preference (§4.1.1)
@@ -491,7 +684,10 @@ class ServerConnection:
         raise HandshakeFailure("no (EC)DHE group in common")
 
     def _select_signature_scheme(self, ch: ClientHello) -> SignatureScheme:
-        offered = ext.SignatureAlgorithms.decode(ch.get(ExtensionType.signature_algorithms) or b"")
+        algorithms = ch.get(ExtensionType.signature_algorithms)
+        if algorithms is None:  # §9.2: mandatory for certificate authentication
+            raise MissingExtension("ClientHello has no signature_algorithms (RFC 8446 §9.2)")
+        offered = ext.SignatureAlgorithms.decode(algorithms)
         fitting = schemes_for_key(self.config.certificate_chain[0])
         for scheme in self.config.signature_schemes:
             if scheme in fitting and scheme in offered.supported_signature_algorithms:
@@ -532,6 +728,8 @@ class ServerConnection:
         # §4.4.1: ClientHello1 is replaced by a synthetic message_hash in the transcript.
         self._transcript = hrr_message_hash(raw, hash_name)
         self._hello_retry = hrr
+        if ch.get(ExtensionType.early_data) is not None:
+            self._skip_early_data = MAX_SKIPPED_EARLY_DATA  # §4.2.10: 0-RTT may follow ClientHello1
         self._client_hello = ch
         sent = self._send_plaintext_handshake(hrr, "hello_retry_request")
         self._transcript += sent
@@ -567,6 +765,7 @@ class ServerConnection:
                     ExtensionType.supported_versions, ext.SupportedVersionsServerHello(TLS13).encode()
                 ),
                 ext.Extension(ExtensionType.key_share, ext.KeyShareEntry(self.group, share.public).encode()),
+                *self._pre_shared_key_extension(),
                 *self.config.extra_extensions.get("server_hello", []),
             ],
         )
@@ -574,16 +773,34 @@ class ServerConnection:
         self._send_change_cipher_spec_if_compat(ch)
         self._derive_handshake_secrets(shared_secret)
         self._send_handshake(EncryptedExtensions(self._encrypted_extensions(ch)), "encrypted_extensions")
-        self._send_handshake(self._certificate(), "certificate")
-        self._send_certificate_verify()
+        if self._psk is None:  # §2.2: with a PSK, the PSK authenticates us
+            if self.config.client_ca:  # §4.3.2: never in a PSK handshake
+                self._certificate_request = self._new_certificate_request(b"")
+                self._send_handshake(self._certificate_request, "certificate_request")
+            self._send_handshake(self._certificate(), "certificate")
+            self._send_certificate_verify()
         self._send_finished()
         self._derive_application_secrets()
+        if self.early_data_accepted:
+            self._read = self._early_read  # K_recv = early data
+            self.state = State.WAIT_EOED
+        else:
+            self._enter_wait_flight2()
+
+    def _enter_wait_flight2(self) -> None:
         self.state = State.WAIT_FLIGHT2
-        self.state = State.WAIT_FINISHED  # no CertificateRequest sent: the client's flight is just Finished
+        self.state = State.WAIT_CERT if self._certificate_request is not None else State.WAIT_FINISHED
+
+    def _pre_shared_key_extension(self) -> list[ext.Extension]:
+        if self._psk is None:
+            return []
+        selected = ext.PreSharedKeyServerHello(self._psk[0]).encode()
+        return [ext.Extension(ExtensionType.pre_shared_key, selected)]  # §4.2.11
 
     def _derive_handshake_secrets(self, shared_secret: bytes) -> None:
         assert self.suite is not None
-        ks = self._schedule = KeySchedule(self.suite.hash_name)
+        psk = self._psk[1].psk if self._psk is not None else None
+        ks = self._schedule = KeySchedule(self.suite.hash_name, psk)  # §7.1: the PSK seeds Early Secret
         ks.set_handshake_secret(shared_secret)
         c_hs = ks.client_handshake_traffic_secret(self._transcript)
         s_hs = ks.server_handshake_traffic_secret(self._transcript)
@@ -591,7 +808,7 @@ class ServerConnection:
         self._keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", s_hs)
         self._client_hs_secret, self._server_hs_secret = c_hs, s_hs
         self._write = RecordProtection(self.suite, s_hs)  # K_send = handshake
-        self._read = RecordProtection(self.suite, c_hs)  # K_recv = handshake (no 0-RTT accepted)
+        self._read = RecordProtection(self.suite, c_hs)  # K_recv = handshake (0-RTT: set after our flight)
 
     def _encrypted_extensions(self, ch: ClientHello) -> list[ext.Extension]:
         exts = []
@@ -600,6 +817,8 @@ class ServerConnection:
         if self.alpn_protocol is not None:
             alpn = ext.ALPN([self.alpn_protocol.encode()]).encode()
             exts.append(ext.Extension(ExtensionType.application_layer_protocol_negotiation, alpn))
+        if self.early_data_accepted:
+            exts.append(ext.Extension(ExtensionType.early_data, b""))  # §4.2.10: we take the 0-RTT data
         return exts + self.config.extra_extensions.get("encrypted_extensions", [])
 
     def _certificate(self) -> Certificate:
@@ -639,6 +858,58 @@ class ServerConnection:
         self._keylog("EXPORTER_SECRET", self.exporter_master_secret)
         self._write = RecordProtection(self.suite, self._server_app_secret)  # K_send = application
 
+    # --------------------------------------------------------------- the client's second flight
+
+    def _on_end_of_early_data(self, raw: bytes) -> None:
+        """EndOfEarlyData: the 0-RTT data is over; handshake keys from now on (§4.5)."""
+        if self._handshake.has_partial():  # §5.1: the receive keys change now
+            raise UnexpectedMessage("handshake message spans the key change after EndOfEarlyData")
+        self._transcript += raw
+        self._read = RecordProtection(self.suite, self._client_hs_secret)  # type: ignore[arg-type]
+        self._enter_wait_flight2()
+
+    def _new_certificate_request(self, context: bytes) -> CertificateRequest:
+        """CertificateRequest with our signature schemes (§4.3.2)."""
+        schemes = ext.SignatureAlgorithms(list(self.config.signature_schemes)).encode()
+        return CertificateRequest(context, [ext.Extension(ExtensionType.signature_algorithms, schemes)])
+
+    def _on_certificate(self, cert: Certificate, raw: bytes) -> None:
+        """The client's Certificate (§4.4.2); empty means it has none that fits (§4.4.2.4)."""
+        assert self._certificate_request is not None
+        self.peer_certificates = self._check_client_certificate(cert, self._certificate_request)
+        self._transcript += raw
+        self.state = State.WAIT_CV if self.peer_certificates else State.WAIT_FINISHED
+
+    def _check_client_certificate(self, cert: Certificate, cr: CertificateRequest) -> list[x509.Certificate]:
+        if cert.certificate_request_context != cr.certificate_request_context:
+            raise IllegalParameter(
+                "client Certificate does not echo the certificate_request_context"
+            )  # §4.4.2
+        if not cert.certificate_list:
+            if self.config.client_certificate_required:
+                raise CertificateRequired("client sent no certificate, and we require one")  # §4.4.2.4
+            return []
+        return verify_client_chain([e.cert_data for e in cert.certificate_list], self.config.client_ca or [])
+
+    def _on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
+        assert self._certificate_request is not None
+        self._check_client_certificate_verify(cv, self._certificate_request, self._transcript)
+        self._transcript += raw
+        self.state = State.WAIT_FINISHED
+
+    def _check_client_certificate_verify(
+        self, cv: CertificateVerify, cr: CertificateRequest, transcript: bytes
+    ) -> None:
+        """The client signed the transcript with a scheme we asked for (§4.4.3, §4.3.2)."""
+        assert self.suite is not None
+        asked = ext.SignatureAlgorithms.decode(cr.get(ExtensionType.signature_algorithms) or b"")
+        if cv.algorithm not in asked.supported_signature_algorithms:
+            raise IllegalParameter(
+                f"client signed with {name_of(SignatureScheme, cv.algorithm)}, not asked for"
+            )
+        content = certificate_verify_content(transcript_hash(transcript, self.suite.hash_name), server=False)
+        verify_signature(self.peer_certificates[0], cv.algorithm, cv.signature, content)
+
     # --------------------------------------------------------------- the client's Finished (§4.4.4)
 
     def _on_finished(self, fin: Finished, raw: bytes) -> None:
@@ -660,6 +931,8 @@ class ServerConnection:
         self._read = RecordProtection(self.suite, self._client_app_secret)  # K_recv = application
         self._skip_early_data = 0
         self.state = State.CONNECTED
+        if self._psk is not None:
+            self.peer_certificates = list(self._psk[1].peer_certificates)  # who the ticket was for
         for n in range(self.config.num_tickets):
             self._send_new_session_ticket(n)
         assert self.group is not None
@@ -668,23 +941,70 @@ class ServerConnection:
                 CipherSuite(self.suite.code),
                 self.group,
                 self.alpn_protocol,
-                [],
+                self.peer_certificates,
                 self._hello_retry is not None,
+                self.session_resumed,
+                self.early_data_accepted,
             )
         )
 
     # --------------------------------------------------------------- after the handshake (§4.6)
 
     def _send_new_session_ticket(self, n: int) -> None:
-        """A ticket we will not honour (no resumption yet), so its contents are random (§4.6.1)."""
+        """A ticket: a random id under which ``config.ticket_store`` keeps the session (§4.6.1)."""
+        assert self.suite is not None
+        nonce = n.to_bytes(8, "big")
+        state = SessionState(
+            psk=resumption_psk(self.resumption_master_secret, nonce, self.suite.hash_name),
+            cipher_suite=CipherSuite(self.suite.code),
+            age_add=int.from_bytes(os.urandom(4), "big"),
+            lifetime=min(self.config.ticket_lifetime, MAX_TICKET_LIFETIME),
+            issued_at=time.time(),
+            max_early_data_size=self.config.max_early_data_size,
+            alpn_protocol=self.alpn_protocol,
+            server_name=self.server_name,
+            peer_certificates=list(self.peer_certificates),
+        )
+        extensions = list(self.config.extra_extensions.get("new_session_ticket", []))
+        if state.max_early_data_size > 0:
+            early = ext.EarlyDataIndication(state.max_early_data_size).encode()
+            extensions.insert(0, ext.Extension(ExtensionType.early_data, early))  # §4.2.10
         nst = NewSessionTicket(
-            ticket_lifetime=min(self.config.ticket_lifetime, MAX_TICKET_LIFETIME),
-            ticket_age_add=int.from_bytes(os.urandom(4), "big"),
-            ticket_nonce=n.to_bytes(8, "big"),
-            ticket=os.urandom(32),
-            extensions=list(self.config.extra_extensions.get("new_session_ticket", [])),
+            ticket_lifetime=state.lifetime,
+            ticket_age_add=state.age_add,
+            ticket_nonce=nonce,
+            ticket=self.config.ticket_store.issue(state),
+            extensions=extensions,
         )
         self._send_handshake(nst, "new_session_ticket")
+
+    def _on_post_handshake_auth(self, msg: HandshakeMessage, raw: bytes) -> None:
+        """The client's answer to our post-handshake CertificateRequest (§4.6.2, §4.4)."""
+        pha = self._post_handshake
+        assert pha is not None and self.suite is not None
+        if isinstance(msg, Certificate):
+            pha.certificates = self._check_client_certificate(msg, pha.request)
+            pha.expect = HandshakeType.certificate_verify if pha.certificates else HandshakeType.finished
+        elif isinstance(msg, CertificateVerify):
+            self.peer_certificates, saved = pha.certificates, self.peer_certificates
+            try:
+                self._check_client_certificate_verify(msg, pha.request, pha.transcript)
+            finally:
+                self.peer_certificates = saved
+            pha.expect = HandshakeType.finished
+        else:
+            assert isinstance(msg, Finished)
+            hash_name = self.suite.hash_name
+            expected = finished_verify_data(
+                self._client_app_secret, transcript_hash(pha.transcript, hash_name), hash_name
+            )
+            if not hmac.compare_digest(expected, msg.verify_data):
+                raise DecryptError("client's post-handshake Finished does not verify")  # §4.4.4
+            self._post_handshake = None
+            self.peer_certificates = pha.certificates or self.peer_certificates
+            self.events.append(ClientAuthenticated(pha.certificates))
+            return
+        pha.transcript += raw
 
     def _on_key_update(self, ku: KeyUpdate) -> None:
         assert self.suite is not None
@@ -718,11 +1038,12 @@ class ServerConnection:
         self._out += self._tampered("record", plaintext_record(ContentType.handshake, raw, TLS12))
         return raw
 
-    def _send_handshake(self, msg: HandshakeMessage, stage: str) -> None:
+    def _send_handshake(self, msg: HandshakeMessage, stage: str, *, in_transcript: bool = True) -> bytes:
         raw = self._tampered(stage, msg.encode())
-        if not isinstance(msg, (KeyUpdate, NewSessionTicket)):  # post-handshake messages: no transcript
+        if in_transcript and not isinstance(msg, (KeyUpdate, NewSessionTicket)):  # post-handshake: no
             self._transcript += raw
         self._send_record(ContentType.handshake, raw)
+        return raw
 
     def _send_record(self, content_type: int, data: bytes) -> None:
         assert self._write is not None
@@ -759,4 +1080,46 @@ class ServerConnection:
             self.config.keylog(label, self.client_random, secret)
 
 
-__all__ = ["MAX_SKIPPED_EARLY_DATA", "ServerConfig", "ServerConnection", "State", "Tamper"]
+@dataclass
+class _PostHandshakeAuth:
+    """A post-handshake CertificateRequest in flight (§4.6.2) and the transcript of §4.4 for it."""
+
+    request: CertificateRequest
+    transcript: bytes  # ClientHello ... client Finished + CertificateRequest, then the answer
+    expect: HandshakeType = HandshakeType.certificate
+    certificates: list[x509.Certificate] = field(default_factory=list)
+
+
+def verify_client_chain(
+    chain_der: Sequence[bytes], client_ca: Sequence[x509.Certificate]
+) -> list[x509.Certificate]:
+    """Validate a client certificate chain against ``client_ca`` (RFC 5280 §6; RFC 8446 §4.4.2.4).
+
+    ``certverify.verify_server_chain`` less the server's rules (host name, serverAuth), plus
+    clientAuth: if the leaf limits its extendedKeyUsage, clientAuth must be in it.
+    """
+    if not client_ca:
+        raise InternalError("no client_ca to verify a client certificate against")
+    certs = [certverify._parse(der, position) for position, der in enumerate(chain_der)]
+    who = certverify._name(certs[0])
+    path = certverify._build_path(certs[0], certs[1:], list(client_ca), who)
+    now = dt.datetime.now(dt.timezone.utc)
+    for depth, cert in enumerate(path):
+        certverify._check_validity(cert, depth, who, now)
+        if depth > 0:
+            certverify._check_issuer(cert, depth)
+    eku = certverify._extension(path[0], x509.ExtendedKeyUsage)
+    if eku is not None and x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+        raise UnsupportedCertificate(f"certificate of {who} is not for TLS clients (extendedKeyUsage)")
+    return path
+
+
+__all__ = [
+    "MAX_SKIPPED_EARLY_DATA",
+    "ServerConfig",
+    "ServerConnection",
+    "State",
+    "Tamper",
+    "TicketStore",
+    "verify_client_chain",
+]
