@@ -9,10 +9,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tlslab import pki
 from tlslab.constants import SignatureScheme
-from tlslab.errors import DecryptError, IllegalParameter
+from tlslab.errors import DecryptError, IllegalParameter, UnsupportedCertificate
 from tlslab.rfc8448 import trace
 from tlslab.signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
@@ -256,3 +257,20 @@ def test_rfc8448_client_auth_server_certificate_verify() -> None:
     ]
     transcript = hashlib.sha256(b"".join(t[n] for n in names)).digest()
     verify_signature(cert, scheme, signature, certificate_verify_content(transcript))
+
+
+def test_certificate_with_an_unloadable_key_is_unsupported_certificate() -> None:
+    """A SubjectPublicKeyInfo cryptography cannot load must end in a TLSError, not UnsupportedAlgorithm.
+
+    The Ed25519 OID 1.3.101.112 in the SPKI becomes the unassigned 1.3.101.114.
+    """
+    der = pki.issue(None, common_name="x", key_kind="ed25519", self_signed=True).cert.public_bytes(
+        Encoding.DER
+    )
+    oid = bytes.fromhex("06032b6570")
+    spki_oid = der.index(oid, der.index(oid) + 1)  # the first is tbsCertificate.signature
+    cert = x509.load_der_x509_certificate(der[:spki_oid] + bytes.fromhex("06032b6572") + der[spki_oid + 5 :])
+    with pytest.raises(UnsupportedCertificate, match="cannot sign a TLS 1.3 CertificateVerify"):
+        verify_signature(cert, SignatureScheme.ed25519, b"sig", b"data")
+    with pytest.raises(UnsupportedCertificate):
+        schemes_for_key(cert)

@@ -47,7 +47,9 @@ class KeyLog:
         line = format_line(label, client_random, secret) + "\n"
         with self._lock:
             if isinstance(self.target, (str, os.PathLike)):
-                with Path(self.target).open("a", encoding="ascii") as f:
+                # Owner-only when we create the file: every line is a key to the session.
+                fd = os.open(Path(self.target), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                with os.fdopen(fd, "a", encoding="ascii") as f:
                     f.write(line)
             else:
                 self.target.write(line)

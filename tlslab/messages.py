@@ -36,6 +36,7 @@ from .constants import (
     HELLO_RETRY_REQUEST_RANDOM,
     TLS12,
     CipherSuite,
+    ContentType,
     ExtensionType,
     HandshakeType,
     KeyUpdateRequest,
@@ -175,6 +176,11 @@ class ClientHello(HandshakeMessage):
         session_id = r.vector(1, 0, 32)
         suites = _read_cipher_suites(r)
         compression = r.vector(1, 1, 255)
+        if r.done():
+            # Only a pre-TLS 1.3 ClientHello may omit the extensions (RFC 5246 §7.4.1.2); without
+            # supported_versions it offers TLS 1.2 or older (RFC 8446 §4.2.1), which a TLS 1.3-only
+            # server answers with protocol_version (RFC 8446 Appendix D.2), not decode_error.
+            raise ProtocolVersion("ClientHello without extensions: the client speaks TLS 1.2 or older")
         exts = decode_extensions(r, "ClientHello", 8, U16_MAX)
         psk = [i for i, e in enumerate(exts) if e.type == ExtensionType.pre_shared_key]
         if psk and psk[0] != len(exts) - 1:
@@ -635,6 +641,23 @@ class HandshakeBuffer:
         changes" and the receiver sends unexpected_message (RFC 8446 §5.1).
         """
         return bool(self._buf)
+
+    def check_not_interleaved(self, content_type: int) -> None:
+        """Call with the content type of every record that is *not* handshake.
+
+        RFC 8446 §5.1: "Handshake messages MUST NOT be interleaved with other record types.
+        That is, if a handshake message is split over two or more records, there MUST NOT be
+        any other records between them." The RFC names no alert; a record out of place is
+        an unexpected_message (§6.2).
+
+        Raises:
+            UnexpectedMessage: part of a handshake message is buffered.
+        """
+        if self._buf:
+            raise UnexpectedMessage(
+                f"{name_of(ContentType, content_type)} record inside a fragmented handshake message "
+                "(RFC 8446 §5.1)"
+            )
 
     def _check_next_length(self) -> None:
         if len(self._buf) >= 4:

@@ -34,13 +34,13 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
 from .constants import SignatureScheme, name_of
-from .errors import DecryptError, IllegalParameter
+from .errors import DecryptError, IllegalParameter, UnsupportedCertificate
 
 S = SignatureScheme
 PublicKey: TypeAlias = (
@@ -119,6 +119,7 @@ def verify_signature(
     Raises:
         IllegalParameter: the scheme is unknown, forbidden in TLS 1.3
             CertificateVerify, or does not fit the key.
+        UnsupportedCertificate: the certificate's key is of a kind cryptography cannot load.
         DecryptError: the signature does not verify (§4.4.3).
     """
     key, spki_is_pss = _key_and_spki(public_key)
@@ -168,8 +169,14 @@ def schemes_for_key(key: PublicKey | PrivateKey | x509.Certificate) -> list[Sign
 def _key_and_spki(key_or_cert: PublicKey | x509.Certificate) -> tuple[PublicKey, bool]:
     """The public key, and whether its SPKI algorithm is id-RSASSA-PSS."""
     if isinstance(key_or_cert, x509.Certificate):
-        spki_is_pss = key_or_cert.public_key_algorithm_oid == PublicKeyAlgorithmOID.RSASSA_PSS
-        return key_or_cert.public_key(), spki_is_pss
+        try:
+            spki_is_pss = key_or_cert.public_key_algorithm_oid == PublicKeyAlgorithmOID.RSASSA_PSS
+            return key_or_cert.public_key(), spki_is_pss
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            # A DSA/GOST/unknown or malformed key cannot sign any TLS 1.3 scheme (§4.2.3).
+            raise UnsupportedCertificate(
+                f"certificate key cannot sign a TLS 1.3 CertificateVerify: {exc}"
+            ) from None
     return key_or_cert, False
 
 
