@@ -77,11 +77,13 @@ from tlslab.errors import (
 )
 from tlslab.messages import (
     CertificateEntry,
+    CertificateRequest,
     HelloRetryRequest,
     KeyUpdate,
     NewSessionTicket,
     decode_handshake,
 )
+from tlslab.psk import TicketStore
 from tlslab.server import ServerConnection
 from tlslab.signatures import SUPPORTED_SIGNATURE_SCHEMES
 
@@ -377,6 +379,68 @@ def handshake_then_hang_up(sock: socket.socket, pki: Any) -> None:
         server.receive_data(sock.recv(65536))
         sock.sendall(server.data_to_send())
     # no close_notify: the TCP connection just ends (a truncation attack, RFC 8446 §6.1)
+
+
+# --------------------------------------------------------------------------- resumption scenarios
+
+
+def resuming(
+    *,
+    first: dict | None = None,
+    server: dict | None = None,
+    client: dict | None = None,
+    tamper: Callable[[str, bytes], bytes] | None = None,
+    ticket_edit: Callable[[Any], None] | None = None,
+    resume: bool = True,
+    server_fails: bool = False,
+) -> Callable[[Any], Outcome]:
+    """A full handshake with the tlslab server for a ticket (RFC 8446 §4.6.1), then a second
+    connection offering it (``resume``) to a misbehaving server, or one the server refuses
+    (``server_fails``: the client must then raise the server's alert as PeerAlert)."""
+
+    def run(pki: Any) -> Outcome:
+        store = TicketStore()
+        options: dict[str, Any] = {}
+        if resume:
+            warm_up = conversation(
+                server_config(pki, ticket_store=store, **(first or {})), client_config(pki)
+            )
+            warm_up.run()
+            options["session"] = warm_up.client.tickets[0]
+            if ticket_edit is not None:
+                ticket_edit(options["session"])
+        settings = {"ticket_store": store, **(server or {})}
+        if tamper is not None:
+            settings["tamper"] = tamper
+        conv = conversation(server_config(pki, **settings), client_config(pki, **options, **(client or {})))
+        start, error = time.monotonic(), None
+        try:
+            conv.run()
+        except BaseException as exc:  # judged by the test, whatever it is
+            error = exc
+        assert (conv.server_error is not None) == server_fails, f"server error: {conv.server_error}"
+        elapsed = time.monotonic() - start
+        try:
+            queued = queued_alert(conv.client)
+        except AssertionError as exc:  # its last record is handshake data queued before the alert came
+            assert server_fails and "not an alert" in str(exc), exc
+            queued = None
+        return Outcome(error, queued, elapsed)
+
+    return run
+
+
+def client_identity(pki: Any) -> dict:
+    """A client certificate for the rows that need one (the P-256 leaf; EKU is not reached)."""
+    leaf = pki.leaves["ecdsa-p256"].issued
+    return {"certificate_chain": [leaf.cert], "private_key": leaf.key}
+
+
+def post_handshake_request(context: bytes) -> Callable[[str, bytes], bytes]:
+    """Turn the server's post-handshake KeyUpdate into a CertificateRequest (§4.6.2)."""
+    schemes = ext.SignatureAlgorithms(list(SUPPORTED_SIGNATURE_SCHEMES)).encode()
+    request = CertificateRequest(context, [ext.Extension(ET.signature_algorithms, schemes)]).encode()
+    return at("key_update", lambda data: request)
 
 
 # --------------------------------------------------------------------------- the table
@@ -1101,6 +1165,100 @@ ROWS = [
         A.unexpected_message,
         "spans a KeyUpdate",
         "§5.1",
+    ),
+    # --- resumption, 0-RTT and client authentication (§4.2.10, §4.2.11, §4.3.2, §4.4.2, §4.6.2) ---
+    Row(
+        "server selects a PSK identity we did not offer",
+        resuming(tamper=at("server_hello", fields(extensions=put(ET.pre_shared_key, b"\x00\x01")))),
+        IllegalParameter,
+        A.illegal_parameter,
+        "server selected PSK identity 1; we offered 1",
+        "§4.2.11",
+    ),
+    Row(
+        "server resumes under a suite with another hash than the PSK's",
+        resuming(
+            server={"cipher_suites": [CipherSuite.TLS_AES_256_GCM_SHA384]},
+            tamper=at("server_hello", fields(extensions=put(ET.pre_shared_key, b"\x00\x00"))),
+        ),
+        IllegalParameter,
+        A.illegal_parameter,
+        "does not have the hash of the PSK",
+        "§4.2.11",
+    ),
+    Row(
+        "server accepts early data but not our PSK",
+        resuming(
+            first={"max_early_data_size": 1024},
+            server={
+                "ticket_store": TicketStore(),  # it does not know our ticket: a full handshake
+                "extra_extensions": {"encrypted_extensions": [ext.Extension(ET.early_data, b"")]},
+            },
+            client={"early_data": b"GET / 0-RTT"},
+        ),
+        IllegalParameter,
+        A.illegal_parameter,
+        "accepted early data without accepting our PSK",
+        "§4.2.10",
+    ),
+    Row(
+        "bad binder: server refuses our ticket with decrypt_error",
+        resuming(ticket_edit=lambda t: setattr(t, "psk", bytes(len(t.psk))), server_fails=True),
+        PeerAlert,
+        None,
+        "decrypt_error",
+        "§4.2.11.2",
+    ),
+    Row(
+        "0-RTT beyond max_early_data_size: server aborts",
+        resuming(
+            first={"max_early_data_size": 16},
+            server={"max_early_data_size": 16},
+            client={"early_data": b"x" * 100},
+            ticket_edit=lambda t: setattr(t, "max_early_data_size", 1 << 20),  # ignore the limit
+            server_fails=True,
+        ),
+        PeerAlert,
+        None,
+        "unexpected_message",
+        "§4.2.10",
+    ),
+    Row(
+        "CertificateRequest with no signature scheme for our key: empty Certificate, refused",
+        lambda pki: resuming(
+            resume=False,
+            server={"client_ca": [pki.root.cert]},
+            client=client_identity(pki),
+            tamper=at(
+                "certificate_request",
+                fields(extensions=put(ET.signature_algorithms, ext.SignatureAlgorithms([0x0808]).encode())),
+            ),
+            server_fails=True,
+        )(pki),
+        PeerAlert,
+        None,
+        "certificate_required",
+        "§4.4.2.4",
+    ),
+    Row(
+        "post-handshake CertificateRequest without post_handshake_auth",
+        memory(after_handshake=lambda s: s.key_update(False), tamper=post_handshake_request(b"\x01")),
+        UnexpectedMessage,
+        A.unexpected_message,
+        "got certificate_request in state CONNECTED",
+        "§4.6.2",
+    ),
+    Row(
+        "post-handshake CertificateRequest with an empty context",
+        lambda pki: memory(
+            client={**client_identity(pki), "post_handshake_auth": True},
+            after_handshake=lambda s: s.key_update(False),
+            tamper=post_handshake_request(b""),
+        )(pki),
+        IllegalParameter,
+        A.illegal_parameter,
+        "needs a non-empty context",
+        "§4.3.2",
     ),
     # --- below TLS: the transport (§6.1 and the driver's timeout) ---
     Row(

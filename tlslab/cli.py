@@ -178,7 +178,7 @@ def run_connect(args: argparse.Namespace) -> int:
             print_session(sock, offered_session="session" in resumption)
             if args.key_update:
                 sock.key_update(True)  # RFC 8446 §4.6.3: and ask the server to update too
-                _line("keyupdate", "sent (update_requested)")
+                _line("update", "KeyUpdate sent (update_requested)")
             if args.get is not None:
                 response = http_get(sock, target.server_hostname, args.get)
                 status = response.split(b"\r\n", 1)[0].decode("latin-1")

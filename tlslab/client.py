@@ -150,7 +150,7 @@ from .messages import (
     decode_handshake,
 )
 from .psk import compute_binder, suite_hash, truncated_client_hello
-from .record import Record, RecordProtection, RecordReader, plaintext_record
+from .record import Record, RecordProtection, RecordReader, plaintext_record, split_fragments
 from .signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     PrivateKey,
@@ -871,14 +871,15 @@ class ClientConnection:
         if self.early_data_accepted:
             self._send_handshake(EndOfEarlyData())  # §4.5: the last message under the early keys
         self._write = RecordProtection(self.suite, self._client_hs_secret)
+        flight: list[HandshakeMessage] = []
         if self._certificate_request is not None:
-            for msg in self._client_certificate_messages(self._certificate_request, self._transcript):
-                self._send_handshake(msg)
+            flight = self._client_certificate_messages(self._certificate_request, self._transcript)
+        transcript = self._transcript + b"".join(msg.encode() for msg in flight)
         hash_name = self.suite.hash_name
         verify_data = finished_verify_data(
-            self._client_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
+            self._client_hs_secret, transcript_hash(transcript, hash_name), hash_name
         )
-        self._send_handshake(Finished(verify_data))
+        self._send_flight([*flight, Finished(verify_data)])
         self.resumption_master_secret = self._schedule.resumption_master_secret(self._transcript)
         self._write = RecordProtection(self.suite, self._client_app_secret)
 
@@ -925,15 +926,13 @@ class ClientConnection:
             raise MissingExtension("CertificateRequest lacks signature_algorithms")  # §4.3.2
         # §4.4: Handshake Context = ClientHello ... client Finished + CertificateRequest;
         # Base Key = client_application_traffic_secret_N. The main transcript stays as it is.
-        transcript = self._transcript + raw
-        messages = self._client_certificate_messages(cr, transcript)
-        for msg in messages:
-            transcript += self._send_handshake(msg, in_transcript=False)
+        messages = self._client_certificate_messages(cr, self._transcript + raw)
+        transcript = self._transcript + raw + b"".join(msg.encode() for msg in messages)
         hash_name = self.suite.hash_name
         verify_data = finished_verify_data(
             self._client_app_secret, transcript_hash(transcript, hash_name), hash_name
         )
-        self._send_handshake(Finished(verify_data), in_transcript=False)
+        self._send_flight([*messages, Finished(verify_data)], in_transcript=False)
         self.events.append(CertificateRequested(cr.certificate_request_context, len(messages) == 2))
 
     # --------------------------------------------------------------- after the handshake (§4.6)
@@ -991,6 +990,15 @@ class ClientConnection:
         assert self._write is not None
         self._out += self._write.encrypt(ContentType.handshake, raw)
         return raw
+
+    def _send_flight(self, messages: list[HandshakeMessage], *, in_transcript: bool = True) -> None:
+        """Several handshake messages under one key, coalesced into as few records as fit (§5.1)."""
+        raw = b"".join(msg.encode() for msg in messages)
+        if in_transcript:
+            self._transcript += raw
+        assert self._write is not None
+        for fragment in split_fragments(raw):
+            self._out += self._write.encrypt(ContentType.handshake, fragment)
 
     def _send_change_cipher_spec(self) -> None:
         self._out += plaintext_record(ContentType.change_cipher_spec, b"\x01")

@@ -100,7 +100,6 @@ A typical driver::
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import os
 import time
@@ -132,6 +131,7 @@ from .constants import (
 from .errors import (
     AlertDescription,
     AlertError,
+    BadCertificate,
     CertificateRequired,
     DecodeError,
     DecryptError,
@@ -1095,23 +1095,33 @@ def verify_client_chain(
 ) -> list[x509.Certificate]:
     """Validate a client certificate chain against ``client_ca`` (RFC 5280 §6; RFC 8446 §4.4.2.4).
 
-    ``certverify.verify_server_chain`` less the server's rules (host name, serverAuth), plus
-    clientAuth: if the leaf limits its extendedKeyUsage, clientAuth must be in it.
+    ``certverify.verify_server_chain`` does the path, signatures, dates and CA rules, without
+    a name to match. Its server-only rule is serverAuth in extendedKeyUsage, checked last (and
+    its only UnsupportedCertificate); a client needs clientAuth instead (RFC 5280 §4.2.1.12),
+    checked here first. So an UnsupportedCertificate from it means: everything else held.
     """
     if not client_ca:
         raise InternalError("no client_ca to verify a client certificate against")
-    certs = [certverify._parse(der, position) for position, der in enumerate(chain_der)]
-    who = certverify._name(certs[0])
-    path = certverify._build_path(certs[0], certs[1:], list(client_ca), who)
-    now = dt.datetime.now(dt.timezone.utc)
-    for depth, cert in enumerate(path):
-        certverify._check_validity(cert, depth, who, now)
-        if depth > 0:
-            certverify._check_issuer(cert, depth)
-    eku = certverify._extension(path[0], x509.ExtendedKeyUsage)
+    certs = [_load_client_certificate(der) for der in chain_der]
+    try:
+        eku = certs[0].extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        eku = None
     if eku is not None and x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-        raise UnsupportedCertificate(f"certificate of {who} is not for TLS clients (extendedKeyUsage)")
-    return path
+        raise UnsupportedCertificate(
+            f"certificate of {certs[0].subject.rfc4514_string()} is not for TLS clients (extendedKeyUsage)"
+        )
+    try:
+        return certverify.verify_server_chain(chain_der, None, trust_roots=list(client_ca))
+    except UnsupportedCertificate:
+        return certs  # only the serverAuth rule failed, which does not apply to clients
+
+
+def _load_client_certificate(der: bytes) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise BadCertificate(f"could not parse the client certificate: {exc}") from exc
 
 
 __all__ = [
