@@ -8,8 +8,12 @@ use, §8.1), too much early data (unexpected_message), and the keylog's CLIENT_E
 
 from __future__ import annotations
 
+import subprocess
+import time
+
 import pytest
-from hostile import client_config, conversation, secrets, server_config, split_records
+from hostile import SERVER_NAME, client_config, conversation, secrets, server_config, split_records
+from peers import openssl_server, require_tool
 from test_client_rfc8448 import (
     KS,
     PSKM,
@@ -24,6 +28,7 @@ from test_client_rfc8448 import (
     nss_hook,
 )
 
+import tlslab
 from tlslab import extensions as ext
 from tlslab.client import ApplicationData, ClientConnection, HandshakeComplete, NewTicket
 from tlslab.constants import ContentType, ExtensionType, NamedGroup
@@ -34,6 +39,7 @@ from tlslab.messages import HandshakeBuffer, decode_handshake
 from tlslab.psk import TicketStore
 from tlslab.record import RecordProtection
 from tlslab.rfc8448 import raw, trace
+from tlslab.serve import TLSLabServer
 from tlslab.server import ServerConnection
 
 EARLY = ExtensionType.early_data
@@ -211,3 +217,77 @@ def test_hello_retry_request_rejects_early_data(pki):
     done = next(e for e in conv.client_events if isinstance(e, HandshakeComplete))
     assert done.hello_retry and done.session_resumed and done.early_data_accepted is False
     assert server_data(conv, ApplicationData) == b"early"
+
+
+# --------------------------------------------------------------------------- real peers
+
+
+@pytest.mark.interop
+def test_tlslab_client_0rtt_with_openssl(pki, tmp_path):
+    """s_server -early_data prints the 0-RTT bytes it read between two markers."""
+    leaf = pki.leaves["ecdsa-p256"]
+    kw = {"server_hostname": SERVER_NAME, "cafile": str(pki.cafile)}
+    with openssl_server(
+        tmp_path,
+        cert=leaf.cert,
+        key=leaf.key,
+        chain=leaf.chain,
+        interactive=True,
+        extra_args=("-early_data",),
+    ) as server:
+        with tlslab.connect("127.0.0.1", server.port, **kw) as tls:
+            tls.sendall(b"first\n")
+            server.wait_for_output("first")
+            session = tls.wait_for_ticket()
+        assert session is not None and session.max_early_data_size > 0
+        with tlslab.connect(
+            "127.0.0.1", server.port, session=session, early_data=b"zero-rtt-hello\n", **kw
+        ) as tls:
+            assert tls.session_reused and tls.early_data_accepted
+            tls.sendall(b"second\n")
+            server.wait_for_output("second")
+        output = server.output()
+    early = output.split("Early data received:", 1)[1].split("End of early data", 1)[0]
+    assert "zero-rtt-hello" in early
+
+
+@pytest.mark.interop
+def test_openssl_s_client_early_data_to_the_tlslab_server(pki, tmp_path):
+    sess, early = tmp_path / "openssl.sess", tmp_path / "early.txt"
+    early.write_bytes(b"GET /0rtt HTTP/1.0\r\n\r\n")
+    common = ["-CAfile", str(pki.cafile), "-servername", SERVER_NAME, "-verify_return_error", "-ign_eof"]
+    with TLSLabServer(
+        lambda store: server_config(pki, ticket_store=store, keylog=None, max_early_data_size=4096)
+    ) as server:
+        outputs = []
+        for extra, stdin in (
+            (["-sess_out", str(sess)], b"GET / HTTP/1.0\r\n\r\n"),
+            (["-sess_in", str(sess), "-early_data", str(early)], b""),
+        ):
+            args = ["timeout", "20", "openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-tls1_3"]
+            result = subprocess.run([*args, *common, *extra], input=stdin, capture_output=True, timeout=30)
+            outputs.append(result.stdout.decode(errors="replace"))
+        time.sleep(0.2)
+    assert "Early data was accepted" in outputs[1], outputs[1]
+    assert f"early data  accepted ({len(early.read_bytes())} bytes)" in outputs[1]
+    assert "request     GET /0rtt" in outputs[1]
+    assert server.served[1].early_data == early.read_bytes()
+
+
+@pytest.mark.interop
+def test_gnutls_cli_early_data_to_the_tlslab_server(pki, tmp_path):
+    gnutls = require_tool("gnutls-cli")
+    early = tmp_path / "early.txt"
+    early.write_bytes(b"GET /gnutls-0rtt HTTP/1.0\r\n\r\n")
+    with TLSLabServer(
+        lambda store: server_config(pki, ticket_store=store, keylog=None, max_early_data_size=4096)
+    ) as server:
+        args = [gnutls, "--x509cafile", str(pki.cafile), "-p", str(server.port), "127.0.0.1", "--resume"]
+        args += ["--sni-hostname", SERVER_NAME, "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3"]
+        args += ["--earlydata", str(early)]
+        result = subprocess.run(
+            ["timeout", "20", *args], stdin=subprocess.DEVNULL, capture_output=True, timeout=30
+        )
+        time.sleep(0.2)
+    assert "This is a resumed session" in result.stdout.decode(errors="replace")
+    assert [c.early_data for c in server.served] == [b"", early.read_bytes()]
