@@ -149,7 +149,7 @@ from .messages import (
     ServerHello,
     decode_handshake,
 )
-from .psk import compute_binder, suite_hash, truncated_client_hello
+from .psk import offer_psk, offerable_ticket, suite_hash
 from .record import Record, RecordProtection, RecordReader, plaintext_record, split_fragments
 from .signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
@@ -317,7 +317,8 @@ class ClientConnection:
         self.tickets: list[Ticket] = []
         self.session_resumed = False  # the server accepted our PSK (§2.2)
         self.early_data_accepted: bool | None = None  # None: no 0-RTT offered (§4.2.10)
-        self._session = self._usable_session()
+        c = self.config
+        self._session = offerable_ticket(c.session, c.server_name, c.cipher_suites, self._ticket_clock())
         self._psk_offered: ext.OfferedPsks | None = None
         self._early_data_offered = False
         self._early_data_to_send = self.config.early_data
@@ -329,18 +330,12 @@ class ClientConnection:
         else:  # Appendix D.4: a non-empty session id turns on middlebox compatibility mode
             self._session_id = os.urandom(32) if self.config.middlebox_compatibility else b""
 
-    def _usable_session(self) -> Ticket | None:
-        """The configured ticket, if it may be offered (RFC 8446 §4.6.1, §4.2.11)."""
-        ticket, c = self.config.session, self.config
-        if ticket is None:
+    def _ticket_clock(self) -> float | None:
+        """Now, as far as ticket expiry goes: a replay's ``ticket_age_ms`` fixes it (None: now)."""
+        c = self.config
+        if c.session is None or c.ticket_age_ms is None:
             return None
-        if c.ticket_age_ms is None and ticket.expired():
-            return None  # §4.6.1: "MUST NOT ... use it after ticket_lifetime"
-        if ticket.server_name != c.server_name:
-            return None  # §4.6.1: resume only with the server name of the original connection
-        if suite_hash(ticket.cipher_suite) not in {suite_hash(s) for s in c.cipher_suites if s in SUITES}:
-            return None  # §4.2.11: the PSK's hash must be that of a suite we offer
-        return ticket
+        return c.session.received_at + c.ticket_age_ms / 1000
 
     # --------------------------------------------------------------- the public interface
 
@@ -599,18 +594,9 @@ class ClientConnection:
     # --------------------------------------------------------------- PSK and 0-RTT (§4.2.11, §4.2.10)
 
     def _add_pre_shared_key(self, ch: ClientHello, ticket: Ticket) -> None:
-        """Append pre_shared_key, last (§4.2.11), with its binder over the truncated ClientHello."""
-        hash_name = suite_hash(ticket.cipher_suite)
+        """Append pre_shared_key, last (§4.2.11), its binder over what precedes it (§4.2.11.2)."""
         age = self.config.ticket_age_ms if self.config.ticket_age_ms is not None else ticket.age_ms()
-        identity = ext.PskIdentity(ticket.ticket, ticket.obfuscated_age(age))  # §4.2.11.1
-        offered = ext.OfferedPsks([identity], [bytes(SUITES[ticket.cipher_suite].hash_len)])
-        ch.extensions.append(ext.Extension(ExtensionType.pre_shared_key, offered.encode()))
-        # §4.2.11.2: the binder covers the transcript so far (after a HelloRetryRequest:
-        # message_hash and the HRR) and this ClientHello up to, not including, the binders.
-        partial = truncated_client_hello(ch.encode(), offered)
-        offered.binders = [compute_binder(ticket.psk, hash_name, self._transcript + partial)]
-        ch.extensions[-1] = ext.Extension(ExtensionType.pre_shared_key, offered.encode())
-        self._psk_offered = offered
+        self._psk_offered = offer_psk(ch, ticket, age, self._transcript)
 
     def _send_early_data(self) -> None:
         """0-RTT: early data under the client_early_traffic_secret (§2.3, §4.2.10, §7.1)."""

@@ -37,15 +37,17 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
 
 from . import extensions as ext
-from .constants import CipherSuite
+from .constants import CipherSuite, ExtensionType
 from .events import Ticket
 from .keyschedule import KeySchedule, finished_verify_data, transcript_hash
+from .messages import ClientHello
 from .suites import SUITES
 
 SESSION_FORMAT = "tlslab-session/1"
@@ -78,6 +80,38 @@ def binder_matches(expected: bytes, received: bytes) -> bool:
 
 def suite_hash(suite: int) -> str:
     return SUITES[CipherSuite(suite)].hash_name
+
+
+# ----------------------------------------------------------------------------- the client's offer
+
+
+def offerable_ticket(
+    ticket: Ticket | None, server_name: str | None, cipher_suites: Sequence[int], now: float | None = None
+) -> Ticket | None:
+    """``ticket``, if a client may offer it at ``now`` (RFC 8446 §4.6.1, §4.2.11); else None."""
+    if ticket is None or ticket.expired(now):
+        return None  # §4.6.1: not after ticket_lifetime seconds
+    if ticket.server_name != server_name:
+        return None  # §4.6.1: only with the server name of the original connection
+    if suite_hash(ticket.cipher_suite) not in {suite_hash(s) for s in cipher_suites if s in SUITES}:
+        return None  # §4.2.11: the PSK's hash must be that of a suite we offer
+    return ticket
+
+
+def offer_psk(ch: ClientHello, ticket: Ticket, age_ms: int, transcript: bytes) -> ext.OfferedPsks:
+    """Append ``pre_shared_key`` to ``ch`` (last, §4.2.11) with the binder filled in (§4.2.11.2).
+
+    The binder covers ``transcript`` (empty, or message_hash(ClientHello1) + HelloRetryRequest)
+    and ``ch`` encoded up to, not including, the binders list; so ``ch`` is encoded first with
+    a placeholder binder of the right length, then again with the real one.
+    """
+    identity = ext.PskIdentity(ticket.ticket, ticket.obfuscated_age(age_ms))  # §4.2.11.1
+    offered = ext.OfferedPsks([identity], [bytes(SUITES[ticket.cipher_suite].hash_len)])
+    ch.extensions.append(ext.Extension(ExtensionType.pre_shared_key, offered.encode()))
+    partial = truncated_client_hello(ch.encode(), offered)
+    offered.binders = [compute_binder(ticket.psk, suite_hash(ticket.cipher_suite), transcript + partial)]
+    ch.extensions[-1] = ext.Extension(ExtensionType.pre_shared_key, offered.encode())
+    return offered
 
 
 # ----------------------------------------------------------------------------- session files
@@ -197,6 +231,8 @@ __all__ = [
     "TicketStore",
     "compute_binder",
     "load_session",
+    "offer_psk",
+    "offerable_ticket",
     "save_session",
     "truncated_client_hello",
 ]
