@@ -82,7 +82,7 @@ post_handshake_auth (§4.6.2).
 Tampering. ``ServerConfig.tamper(stage, data) -> data`` is called with:
 
 * ``"hello_retry_request"``, ``"server_hello"``, ``"encrypted_extensions"``,
-  ``"certificate"``, ``"certificate_verify"``, ``"finished"``,
+  ``"certificate_request"``, ``"certificate"``, ``"certificate_verify"``, ``"finished"``,
   ``"new_session_ticket"``, ``"key_update"``: the whole handshake message
   (header included) before it is encrypted. What it returns is sent *and* goes
   into our transcript: the server is a consistent liar, not a man in the middle.
