@@ -155,7 +155,7 @@ from .events import (
     HandshakeComplete,
     KeyUpdated,
 )
-from .keyexchange import SUPPORTED_GROUPS, KeyShare, generate_key_share
+from .keyexchange import ALL_GROUPS, respond_to_key_share
 from .keylog import KeyLogCallback, keylog_from_env
 from .keyschedule import (
     KeySchedule,
@@ -279,8 +279,8 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if not self.certificate_chain:
             raise ValueError("ServerConfig needs at least the end-entity certificate")
-        unknown = [g for g in self.groups if g not in SUPPORTED_GROUPS]
-        if unknown:  # the hybrid group is implemented on the client side only
+        unknown = [g for g in self.groups if g not in ALL_GROUPS]  # with the hybrid when ML-KEM is there
+        if unknown:
             raise ValueError(
                 f"the server cannot do key exchange for {[name_of(NamedGroup, g) for g in unknown]}"
             )
@@ -754,8 +754,10 @@ class ServerConnection:
 
     def _send_server_flight(self, ch: ClientHello, client_share: bytes) -> None:
         assert self.suite is not None and self.group is not None
-        share: KeyShare = generate_key_share(self.group, self.config.key_share_private_keys.get(self.group))
-        shared_secret = share.exchange(client_share)  # IllegalParameter for a bad point (§4.2.8)
+        # IllegalParameter for a bad share (§4.2.8; draft-ietf-tls-ecdhe-mlkem §3.1.2)
+        server_share, shared_secret = respond_to_key_share(
+            self.group, client_share, self.config.key_share_private_keys.get(self.group)
+        )
         sh = ServerHello(
             random=self.server_random,
             legacy_session_id_echo=ch.legacy_session_id,
@@ -764,7 +766,7 @@ class ServerConnection:
                 ext.Extension(
                     ExtensionType.supported_versions, ext.SupportedVersionsServerHello(TLS13).encode()
                 ),
-                ext.Extension(ExtensionType.key_share, ext.KeyShareEntry(self.group, share.public).encode()),
+                ext.Extension(ExtensionType.key_share, ext.KeyShareEntry(self.group, server_share).encode()),
                 *self._pre_shared_key_extension(),
                 *self.config.extra_extensions.get("server_hello", []),
             ],
