@@ -4,9 +4,8 @@
 alert when the sentence itself names none), the alert, where tlslab enforces it, and a
 trigger that must raise an ``AlertError`` carrying exactly that alert. Each row is one test.
 
-``FINDINGS`` lists rules that the client or server (files this test does not own) do not
-enforce yet. Each has a test marked ``xfail(strict=True)``: it fails today, and turns into
-an unexpected pass, to be moved into ``RULES``, once the fix lands.
+``FINDINGS`` lists rules of the client and server that a review found missing; each now has
+a test that proves the fix (the ``test_finding_*`` tests).
 """
 
 from __future__ import annotations
@@ -339,14 +338,12 @@ def _unsolicited_sct(pieces: list[Piece], n: int) -> list[Piece]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=FINDINGS["interleaving"].where)
 def test_finding_client_refuses_records_inside_a_fragmented_handshake_message(pki) -> None:
     conv = conversation(server_config(pki), client_config(pki), pieces=_split_ticket)
     with pytest.raises(UnexpectedMessage, match="§5.1"):
         conv.run()
 
 
-@pytest.mark.xfail(strict=True, reason=FINDINGS["certificate entry extensions"].where)
 def test_finding_client_refuses_unsolicited_certificate_entry_extensions(pki) -> None:
     conv = conversation(server_config(pki), client_config(pki), pieces=_unsolicited_sct)
     with pytest.raises(UnsupportedExtension):

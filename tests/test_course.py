@@ -14,10 +14,7 @@ from tlslab import checks, course
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
-COLAB_CELL = """import sys
-
-if "google.colab" in sys.modules:  # on Colab only: install tlslab from the repository
-    %pip install -q "tlslab @ git+https://github.com/tlslab/tlslab\""""
+COLAB_CELL = course.INSTALL_CELL
 
 
 def test_stub_keeps_indentation_and_drops_the_answer() -> None:

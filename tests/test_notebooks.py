@@ -18,7 +18,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from tlslab import nb
+from tlslab import course, nb
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -27,11 +27,7 @@ ALL_NOTEBOOKS = (
 )
 
 NAME = re.compile(r"^(?P<number>\d\d)-[a-z0-9]+(?:-[a-z0-9]+)*\.ipynb$")
-INSTALL_CELL = (
-    "import sys\n"
-    'if "google.colab" in sys.modules:  # on Colab only: install tlslab from the repository\n'
-    '    %pip install -q "tlslab @ git+https://github.com/tlslab/tlslab"'
-)
+INSTALL_CELL = course.INSTALL_CELL
 COLAB = "https://colab.research.google.com/github/tlslab/tlslab/blob/main/notebooks/{name}"
 NBVAL_MARKERS = {"NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT", "NBVAL_RAISES_EXCEPTION", "NBVAL_SKIP"}
 MAX_CODE_LINES = 20  # the convention says ~15; this is the hard limit

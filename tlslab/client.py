@@ -218,6 +218,16 @@ ALLOWED_IN = {
         ExtensionType.early_data,
         28,  # record_size_limit (RFC 8449)
     },
+    "Certificate": {ExtensionType.status_request, ExtensionType.signed_certificate_timestamp},
+    "CertificateRequest": {
+        ExtensionType.status_request,
+        ExtensionType.signature_algorithms,
+        ExtensionType.signed_certificate_timestamp,
+        ExtensionType.certificate_authorities,
+        ExtensionType.oid_filters,
+        ExtensionType.signature_algorithms_cert,
+    },
+    "NewSessionTicket": {ExtensionType.early_data},
 }
 
 
@@ -426,6 +436,7 @@ class ClientConnection:
         if self._peer_closed:
             return  # §6.1: "Any data received after a closure alert has been received MUST be ignored."
         if record.content_type == ContentType.change_cipher_spec:
+            self._handshake.check_not_interleaved(record.content_type)  # §5.1
             return self._on_change_cipher_spec(record)
         if self._read is not None:
             if record.content_type != ContentType.application_data:
@@ -437,6 +448,8 @@ class ClientConnection:
             if record.content_type == ContentType.application_data:
                 raise UnexpectedMessage("encrypted record before the ServerHello")
             content_type, data = record.content_type, record.fragment
+        if content_type != ContentType.handshake:
+            self._handshake.check_not_interleaved(content_type)  # §5.1: no records inside a split message
         if content_type == ContentType.handshake:
             self._handshake.feed(data)
             while (raw := self._handshake.pop()) is not None:
@@ -665,8 +678,10 @@ class ClientConnection:
             raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's")  # §4.1.4
         psk = self._selected_psk(sh)
         key_share = sh.get(ExtensionType.key_share)
-        if key_share is None:  # §4.2.8, §4.2.9: we offer psk_dhe_ke only, so a share is always due
-            raise MissingExtension("ServerHello has no key_share (we offer only (EC)DHE modes)")
+        if key_share is None and psk is not None:  # §4.2.9: psk_ke was not offered
+            raise IllegalParameter("server resumed without key_share, but we offered only psk_dhe_ke")
+        if key_share is None:  # §4.2.8: without a PSK, the (EC)DHE share is mandatory
+            raise MissingExtension("ServerHello has no key_share (and selected no PSK)")
         entry = ext.KeyShareServerHello.decode(key_share).server_share
         if entry.group not in self._key_shares:
             raise IllegalParameter(
@@ -738,6 +753,9 @@ class ClientConnection:
             if protocols[0].decode("latin-1") not in self.config.alpn_protocols:
                 raise IllegalParameter(f"server chose ALPN {protocols[0]!r}, which we did not offer")
             self.alpn_protocol = protocols[0].decode("latin-1")
+        for empty in (ExtensionType.server_name, ExtensionType.early_data):  # RFC 6066 §3; §4.2.10
+            if ee.get(empty):
+                raise DecodeError(f"{empty.name} in EncryptedExtensions must be empty")
         if ee.get(ExtensionType.early_data) is not None:
             self._check_early_data_accepted()
         self._transcript += raw
@@ -754,6 +772,7 @@ class ClientConnection:
         self.early_data_accepted = True
 
     def _on_certificate_request(self, cr: CertificateRequest, raw: bytes) -> None:
+        _check_placement(cr.extensions, "CertificateRequest")
         if self.state is State.CONNECTED:
             return self._on_post_handshake_certificate_request(cr, raw)
         if cr.certificate_request_context:
@@ -769,6 +788,9 @@ class ClientConnection:
             raise IllegalParameter("server Certificate must have an empty certificate_request_context")
         if not cert.certificate_list:
             raise DecodeError("server sent an empty Certificate message")  # §4.4.2.4
+        assert self._client_hello is not None
+        for entry in cert.certificate_list:  # §4.4.2: they "MUST correspond to ones from the ClientHello"
+            _check_extensions(entry.extensions, "Certificate", sent=self._client_hello.extensions)
         chain = [entry.cert_data for entry in cert.certificate_list]
         c = self.config
         if c.verify_chain:
@@ -927,7 +949,10 @@ class ClientConnection:
         assert self.suite is not None
         if nst.ticket_lifetime > 604800:
             raise IllegalParameter(f"ticket_lifetime {nst.ticket_lifetime} exceeds 7 days")  # §4.6.1
+        _check_placement(nst.extensions, "NewSessionTicket")
         early = nst.get(ExtensionType.early_data)
+        if early is not None and len(early) != 4:  # §4.2.10: uint32 max_early_data_size
+            raise DecodeError(f"early_data in NewSessionTicket must be 4 bytes, got {len(early)}")
         max_early = ext.EarlyDataIndication.decode(early).max_early_data_size if early is not None else 0
         ticket = Ticket(
             ticket=nst.ticket,
@@ -953,7 +978,7 @@ class ClientConnection:
         self._keylog(f"SERVER_TRAFFIC_SECRET_{self._read_generation}", self._server_app_secret)
         self._read = RecordProtection(self.suite, self._server_app_secret)
         self.events.append(KeyUpdated("read", self._read_generation))
-        if ku.request_update == KeyUpdateRequest.update_requested:
+        if ku.request_update == KeyUpdateRequest.update_requested and not self._write_closed:
             self._send_handshake(KeyUpdate(KeyUpdateRequest.update_not_requested))
             self._update_write_keys()
 
@@ -1026,6 +1051,18 @@ def _check_extensions(received: list[ext.Extension], what: str, *, sent: list[ex
                 f"{what} has a {name_of(ExtensionType, e.type)} extension we did not offer"
             )
         if e.type not in ALLOWED_IN[what]:
+            raise IllegalParameter(f"{name_of(ExtensionType, e.type)} extension is not allowed in {what}")
+
+
+def _check_placement(received: list[ext.Extension], what: str) -> None:
+    """RFC 8446 §4.2: a known extension where the RFC does not allow it is illegal_parameter.
+
+    For CertificateRequest and NewSessionTicket the server needs no invitation, and unknown
+    extensions are ignored (§4.3.2, §4.6.1).
+    """
+    known = set(ExtensionType)
+    for e in received:
+        if e.type in known and e.type not in ALLOWED_IN[what]:
             raise IllegalParameter(f"{name_of(ExtensionType, e.type)} extension is not allowed in {what}")
 
 

@@ -34,6 +34,13 @@ DROP_TAG = "solution-only"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 SLUG = re.compile(r"^\d\d-[a-z0-9-]+\.ipynb$")
 
+# The first code cell of every notebook, exercise and solution: on Colab, install tlslab; elsewhere, nothing.
+INSTALL_CELL = (
+    "import sys\n"
+    'if "google.colab" in sys.modules:  # on Colab only: install tlslab from the repository\n'
+    '    %pip install -q "tlslab @ git+https://github.com/tlslab/tlslab"'
+)
+
 
 class CourseError(Exception):
     """A solutions notebook breaks the conventions (unbalanced markers, a top-level region)."""

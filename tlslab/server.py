@@ -427,6 +427,7 @@ class ServerConnection:
 
     def _on_record(self, record: Record) -> None:
         if record.content_type == ContentType.change_cipher_spec:
+            self._handshake.check_not_interleaved(record.content_type)  # §5.1
             return self._on_change_cipher_spec(record)
         if self._read is None:
             if record.content_type == ContentType.application_data:
@@ -444,6 +445,8 @@ class ServerConnection:
             if decrypted is None:
                 return
             content_type, data = decrypted
+        if content_type != ContentType.handshake:
+            self._handshake.check_not_interleaved(content_type)  # §5.1: no records inside a split message
         if content_type == ContentType.handshake:
             self._handshake.feed(data)
             while self.state is not State.CLOSED and (raw := self._handshake.pop()) is not None:

@@ -24,13 +24,10 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from tlslab.course import INSTALL_CELL
+
 ROOT = Path(__file__).resolve().parents[1]
 REPO_URL = "https://github.com/tlslab/tlslab"
-INSTALL_CELL = (
-    "import sys\n"
-    'if "google.colab" in sys.modules:  # on Colab only: install tlslab from the repository\n'
-    '    %pip install -q "tlslab @ git+https://github.com/tlslab/tlslab"'
-)
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
 KEPT_CELL_METADATA = ("tags",)
