@@ -45,6 +45,8 @@ TRANSITIONS: dict[tuple[State, HandshakeType, str], State] = {
     (State.WAIT_SH, HT.server_hello, "HelloRetryRequest"): State.WAIT_SH,
     (State.WAIT_SH, HT.server_hello, "ServerHello"): State.WAIT_EE,
     (State.WAIT_EE, HT.encrypted_extensions, "EncryptedExtensions"): State.WAIT_CERT_CR,
+    # Resumption: the PSK already authenticates the server, so no Certificate (§2.2).
+    (State.WAIT_EE, HT.encrypted_extensions, "EncryptedExtensions (PSK)"): State.WAIT_FINISHED,
     (State.WAIT_CERT_CR, HT.certificate_request, "CertificateRequest"): State.WAIT_CERT,
     (State.WAIT_CERT_CR, HT.certificate, "Certificate"): State.WAIT_CV,
     (State.WAIT_CERT, HT.certificate, "Certificate"): State.WAIT_CV,
@@ -174,6 +176,16 @@ def _draw_edge(
     (x0, y0), (x1, y1) = layout[state], layout[target]
     action = ACTIONS.get(name, "")
     label = f"recv {name}" + (f"\n{action}" if action else "")
+    if name.endswith("(PSK)"):  # the resumption shortcut: a long arc on the far left
+        ax.annotate(
+            "",
+            xy=(x1 - 0.8, y1),
+            xytext=(x0 - 0.8, y0),
+            zorder=2,
+            arrowprops={"arrowstyle": "-|>", "color": "#495057", "connectionstyle": "arc3,rad=0.35"},
+        )
+        ax.text(x0 - 2.4, (y0 + y1) / 2, label + "\n(resumption)", fontsize=8.5, ha="left", va="center")
+        return
     if state is target:  # a loop: drawn as an arc on the left
         ax.annotate(
             "",
