@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--key", metavar="PEM", help="private key of --cert")
     serve.add_argument("--client-ca", metavar="PEM", help="require client certificates issued under PEM")
     serve.add_argument("--early-data", action="store_true", help="let tickets carry 0-RTT data")
+
+    # Listed for --help; main() hands `tlslab grade ...` to tlslab.grade, which has its own options.
+    commands.add_parser("grade", help="grade a folder of submitted exercise notebooks (exercises/README.md)")
     return parser
 
 
@@ -281,6 +284,11 @@ def run_tlslab_server(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlslab`` console script and ``python -m tlslab``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["grade"]:
+        from . import grade  # nbclient is needed only here
+
+        return grade.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "connect":
