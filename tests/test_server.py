@@ -596,3 +596,17 @@ def test_bit_flips_in_a_client_hello(pki, data):
         server.receive_data(flipped)
     except TLSError as exc:
         assert "tlslab bug" not in str(exc), exc
+
+
+def test_a_long_transfer_keeps_a_bounded_event_history(pki) -> None:
+    """receive_data returns every new event; the ``events`` history keeps only the latest."""
+    from tlslab.events import EVENT_HISTORY
+
+    conv = conversation(server_config(pki), client_config(pki))
+    conv.run()
+    chunks = [bytes([i % 256]) * 100 for i in range(EVENT_HISTORY + 100)]
+    for chunk in chunks:
+        conv.server.send_application_data(chunk)
+    received = conv.client.receive_data(conv.server.data_to_send())
+    assert [e.data for e in received if isinstance(e, ApplicationData)] == chunks
+    assert len(conv.client.events) == EVENT_HISTORY

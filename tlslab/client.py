@@ -113,6 +113,7 @@ from .errors import (
     UnsupportedExtension,
 )
 from .events import (
+    EVENT_HISTORY,
     ApplicationData,
     CertificateRequested,
     ConnectionClosed,
@@ -301,7 +302,9 @@ class ClientConnection:
         if self.config.keylog is None:
             self.config.keylog = keylog_from_env()
         self.state = State.START
-        self.events: deque[Event] = deque()
+        # The latest events (a bounded history for notebooks and tests); receive_data() returns the new ones.
+        self.events: deque[Event] = deque(maxlen=EVENT_HISTORY)
+        self._new_events: list[Event] = []
         self._out = bytearray()
         self._records = RecordReader()
         self._handshake = HandshakeBuffer()
@@ -373,7 +376,7 @@ class ClientConnection:
         """
         if self.state is State.CLOSED:
             raise TLSError("connection is closed")
-        before = len(self.events)
+        self._new_events = []
         try:
             self._records.feed(data)
             while (record := self._records.next_record()) is not None:
@@ -390,10 +393,14 @@ class ClientConnection:
         except Exception as exc:  # a bug in tlslab must still surface as a TLSError
             self._fail(AlertDescription.internal_error)
             raise InternalError(f"tlslab bug while processing peer data: {exc!r}") from exc
-        return list(self.events)[before:]
+        return self._new_events
 
     def next_event(self) -> Event | None:
         return self.events.popleft() if self.events else None
+
+    def _emit(self, event: Event) -> None:
+        self.events.append(event)
+        self._new_events.append(event)
 
     def send_application_data(self, data: bytes) -> None:
         """Encrypt ``data`` into records of at most 2^14 bytes (RFC 8446 §5.1)."""
@@ -459,7 +466,7 @@ class ClientConnection:
         elif content_type == ContentType.application_data:
             if self.state is not State.CONNECTED:
                 raise UnexpectedMessage("application data before the handshake finished")
-            self.events.append(ApplicationData(data))
+            self._emit(ApplicationData(data))
         else:
             raise UnexpectedMessage(f"unexpected {name_of(ContentType, content_type)} record")
 
@@ -486,7 +493,7 @@ class ClientConnection:
             self._peer_closed = True
             if self._write_closed:
                 self.state = State.CLOSED
-            self.events.append(ConnectionClosed())
+            self._emit(ConnectionClosed())
             return
         if description == AlertDescription.user_canceled:  # RFC 8446 §6.1: followed by close_notify
             return
@@ -831,7 +838,7 @@ class ClientConnection:
         self._send_client_flight()
         self.state = State.CONNECTED
         assert self.group is not None
-        self.events.append(
+        self._emit(
             HandshakeComplete(
                 CipherSuite(self.suite.code),
                 self.group,
@@ -941,7 +948,7 @@ class ClientConnection:
             self._client_app_secret, transcript_hash(transcript, hash_name), hash_name
         )
         self._send_flight([*messages, Finished(verify_data)], in_transcript=False)
-        self.events.append(CertificateRequested(cr.certificate_request_context, len(messages) == 2))
+        self._emit(CertificateRequested(cr.certificate_request_context, len(messages) == 2))
 
     # --------------------------------------------------------------- after the handshake (§4.6)
 
@@ -967,7 +974,7 @@ class ClientConnection:
             alpn_protocol=self.alpn_protocol,
         )
         self.tickets.append(ticket)
-        self.events.append(NewTicket(ticket))
+        self._emit(NewTicket(ticket))
 
     def _on_key_update(self, ku: KeyUpdate, raw: bytes) -> None:
         assert self.suite is not None
@@ -977,7 +984,7 @@ class ClientConnection:
         self._read_generation += 1
         self._keylog(f"SERVER_TRAFFIC_SECRET_{self._read_generation}", self._server_app_secret)
         self._read = RecordProtection(self.suite, self._server_app_secret)
-        self.events.append(KeyUpdated("read", self._read_generation))
+        self._emit(KeyUpdated("read", self._read_generation))
         if ku.request_update == KeyUpdateRequest.update_requested and not self._write_closed:
             self._send_handshake(KeyUpdate(KeyUpdateRequest.update_not_requested))
             self._update_write_keys()
@@ -988,7 +995,7 @@ class ClientConnection:
         self._write_generation += 1
         self._keylog(f"CLIENT_TRAFFIC_SECRET_{self._write_generation}", self._client_app_secret)
         self._write = RecordProtection(self.suite, self._client_app_secret)
-        self.events.append(KeyUpdated("write", self._write_generation))
+        self._emit(KeyUpdated("write", self._write_generation))
 
     # --------------------------------------------------------------- sending
 

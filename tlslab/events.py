@@ -13,6 +13,10 @@ from cryptography import x509
 
 from .constants import CipherSuite, NamedGroup
 
+# How many events a connection keeps in its ``events`` history (a long download would otherwise
+# keep every record it ever received).
+EVENT_HISTORY = 256
+
 
 @dataclass
 class HandshakeComplete:

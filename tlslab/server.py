@@ -147,6 +147,7 @@ from .errors import (
     UnsupportedCertificate,
 )
 from .events import (
+    EVENT_HISTORY,
     ApplicationData,
     ClientAuthenticated,
     ConnectionClosed,
@@ -294,7 +295,9 @@ class ServerConnection:
         if config.keylog is None:
             config.keylog = keylog_from_env()
         self.state = State.START
-        self.events: deque[Event] = deque()
+        # The latest events (a bounded history for notebooks and tests); receive_data() returns the new ones.
+        self.events: deque[Event] = deque(maxlen=EVENT_HISTORY)
+        self._new_events: list[Event] = []
         self._out = bytearray()
         self._records = RecordReader()
         self._handshake = HandshakeBuffer()
@@ -349,7 +352,7 @@ class ServerConnection:
         """
         if self.state is State.CLOSED or self._read_closed:
             raise TLSError("connection is closed")
-        before = len(self.events)
+        self._new_events = []
         try:
             self._records.feed(data)
             while self.state is not State.CLOSED and (record := self._records.next_record()) is not None:
@@ -366,10 +369,14 @@ class ServerConnection:
         except Exception as exc:  # a bug in tlslab must still surface as a TLSError
             self._fail(AlertDescription.internal_error)
             raise InternalError(f"tlslab bug while processing client data: {exc!r}") from exc
-        return list(self.events)[before:]
+        return self._new_events
 
     def next_event(self) -> Event | None:
         return self.events.popleft() if self.events else None
+
+    def _emit(self, event: Event) -> None:
+        self.events.append(event)
+        self._new_events.append(event)
 
     def send_application_data(self, data: bytes) -> None:
         """Encrypt ``data`` into records of at most 2^14 bytes (RFC 8446 §5.1).
@@ -458,7 +465,7 @@ class ServerConnection:
                 return self._on_early_data(data)
             if self.state is not State.CONNECTED:
                 raise UnexpectedMessage("application data before the client's Finished")
-            self.events.append(ApplicationData(data))
+            self._emit(ApplicationData(data))
         else:
             raise UnexpectedMessage(f"unexpected {name_of(ContentType, content_type)} record")
 
@@ -468,7 +475,7 @@ class ServerConnection:
             # §4.2.10: "more than max_early_data_size ... SHOULD abort ... unexpected_message".
             raise UnexpectedMessage("client sent more 0-RTT data than max_early_data_size allows")
         self._early_data_left -= len(data)
-        self.events.append(EarlyData(data))
+        self._emit(EarlyData(data))
 
     def _decrypt(self, record: Record) -> tuple[int, bytes] | None:
         """Decrypt, or skip a record of rejected 0-RTT data (§4.2.10); None when skipped."""
@@ -498,7 +505,7 @@ class ServerConnection:
         level, description = data
         if description == AlertDescription.close_notify:
             self._read_closed = True
-            self.events.append(ConnectionClosed())
+            self._emit(ConnectionClosed())
             if self._write_closed:
                 self.state = State.CLOSED
             return
@@ -941,7 +948,7 @@ class ServerConnection:
         for n in range(self.config.num_tickets):
             self._send_new_session_ticket(n)
         assert self.group is not None
-        self.events.append(
+        self._emit(
             HandshakeComplete(
                 CipherSuite(self.suite.code),
                 self.group,
@@ -1007,7 +1014,7 @@ class ServerConnection:
                 raise DecryptError("client's post-handshake Finished does not verify")  # §4.4.4
             self._post_handshake = None
             self.peer_certificates = pha.certificates or self.peer_certificates
-            self.events.append(ClientAuthenticated(pha.certificates))
+            self._emit(ClientAuthenticated(pha.certificates))
             return
         pha.transcript += raw
 
@@ -1019,7 +1026,7 @@ class ServerConnection:
         self._read_generation += 1
         self._keylog(f"CLIENT_TRAFFIC_SECRET_{self._read_generation}", self._client_app_secret)
         self._read = RecordProtection(self.suite, self._client_app_secret)
-        self.events.append(KeyUpdated("read", self._read_generation))
+        self._emit(KeyUpdated("read", self._read_generation))
         if ku.request_update == KeyUpdateRequest.update_requested:
             self._send_handshake(KeyUpdate(KeyUpdateRequest.update_not_requested), "key_update")
             self._update_write_keys()
@@ -1030,7 +1037,7 @@ class ServerConnection:
         self._write_generation += 1
         self._keylog(f"SERVER_TRAFFIC_SECRET_{self._write_generation}", self._server_app_secret)
         self._write = RecordProtection(self.suite, self._server_app_secret)
-        self.events.append(KeyUpdated("write", self._write_generation))
+        self._emit(KeyUpdated("write", self._write_generation))
 
     # --------------------------------------------------------------- sending
 
