@@ -220,3 +220,71 @@ def test_capstone_with_tlslab_pieces_completes_a_handshake() -> None:
     report = run_task(TASKS["capstone"], broken, graded=True)
     assert report.status == "failed" and "per_record_nonce" in report.diagnosis
     assert run_task(TASKS["capstone"], {}, graded=True).status == "missing"
+
+
+# ---------------------------------------------------------------- notebook 08's tasks
+
+
+def _binder_hmac_of_bytes(psk, truncated, hash_name="sha256"):
+    import hmac
+
+    early = keyschedule.hkdf_extract(b"", psk, hash_name)
+    binder_key = keyschedule.derive_secret(early, b"res binder", b"", hash_name)
+    fk = keyschedule.finished_key(binder_key, hash_name)
+    return hmac.digest(fk, truncated, hash_name)
+
+
+def _binder_ext(psk, truncated, hash_name="sha256"):
+    import hashlib
+
+    early = keyschedule.hkdf_extract(b"", psk, hash_name)
+    binder_key = keyschedule.derive_secret(early, b"ext binder", b"", hash_name)
+    return keyschedule.finished_verify_data(binder_key, hashlib.new(hash_name, truncated).digest(), hash_name)
+
+
+def _early_without_psk(psk, client_hello, hash_name="sha256"):
+    early = keyschedule.KeySchedule(hash_name).early_secret
+    return keyschedule.derive_secret(early, b"c e traffic", client_hello, hash_name)
+
+
+def _early_exporter(psk, client_hello, hash_name="sha256"):
+    return keyschedule.KeySchedule(hash_name, psk).early_exporter_master_secret(client_hello)
+
+
+@pytest.mark.parametrize(
+    "task_id,func,words",
+    [
+        ("psk-binder", _binder_hmac_of_bytes, "HMAC the transcript *hash*"),
+        ("psk-binder", _binder_ext, '"res binder"'),
+        ("early-traffic-secret", _early_without_psk, "IKM is the PSK"),
+        ("early-traffic-secret", _early_exporter, '"e exp master"'),
+        ("ticket-psk", lambda rms, nonce, h="sha256": rms, "do not return it"),
+        (
+            "ticket-psk",
+            lambda rms, nonce, h="sha256": keyschedule.hkdf_expand_label(rms, b"resumption", b"", 32, h),
+            "put the ticket_nonce in the context",
+        ),
+    ],
+)
+def test_hand_written_wrong_answers_08(task_id: str, func, words: str) -> None:
+    """Notebook 08: wrong answers written the way a learner would, independent of the registered variants."""
+    checks.reset_attempts()
+    assert words in check(task_id, func).report.diagnosis
+
+
+def test_08_references_give_rfc8448_values() -> None:
+    """The references reproduce RFC 8448 §3/§4 (ticket PSK, binder, early traffic secret) on their own."""
+    from tlslab.rfc8448 import trace
+
+    simple, resumed = trace("simple_1rtt"), trace("resumed_0rtt")
+    ticket_psk = TASKS["ticket-psk"].reference(simple["resumption_master_secret"], simple["ticket_nonce"])
+    assert ticket_psk == simple["resumption_psk"] == resumed["psk"]
+    binder = TASKS["psk-binder"].reference(resumed["psk"], resumed["client_hello_truncated"])
+    assert binder == resumed["binder"] and resumed["client_hello"].endswith(binder)
+    early = TASKS["early-traffic-secret"].reference(resumed["psk"], resumed["client_hello"])
+    assert early == resumed["client_early_traffic_secret"]
+    assert [t.id for t in checks.tasks_for("08-beyond-the-happy-path")] == [
+        "ticket-psk",
+        "psk-binder",
+        "early-traffic-secret",
+    ]
