@@ -16,6 +16,10 @@ import pytest
 
 os.environ["TLSLAB_OFFLINE"] = "1"
 
+# Sample submissions for the grader are notebooks on purpose broken (one never ends): they are
+# data for tests/test_grade.py, not notebooks for nbval to run.
+collect_ignore = ["fixtures"]
+
 SERVER_NAME = "localhost"
 
 
