@@ -11,7 +11,8 @@ What Colab gives a notebook, and what this imitates:
 - Colab's own packages (googlecolab/backend-info): ipywidgets 7.7.1, matplotlib 3.10, IPython
   7.34, ipykernel 6.17, nbformat 5.11, cryptography 50. This builds a fresh ``python -m venv``
   with those pins (``COLAB_PINS``), except cryptography, which is pinned to the LOWEST version
-  tlslab claims to support (``cryptography>=42`` in pyproject.toml), to test that claim too.
+  tlslab claims to support (``cryptography>=N`` in pyproject.toml), to test that claim too
+  (``TLSLAB_COLAB_CRYPTOGRAPHY=50.0.0`` pins Colab's own instead).
 - The notebook's first cell installs tlslab with ``%pip`` on Colab only. Here ``google.colab`` is
   not imported, so that cell does nothing; tlslab comes from a wheel built from this checkout
   (``pip wheel --no-deps``), never from the source tree, so a file missing from the wheel
@@ -29,6 +30,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,8 +53,7 @@ COLAB_PINS = [
     "nbclient",  # runs the notebooks inside the venv (Colab has its own front end)
     "certifi",
 ]
-# The lowest cryptography tlslab claims (pyproject: cryptography>=42) that has a wheel here.
-LOWEST_CRYPTOGRAPHY = "cryptography==42.0.0"
+COLAB_CRYPTOGRAPHY = "50.0.0"  # what Colab ships; the venv uses tlslab's claimed floor instead
 PREFERRED_PYTHON = "3.12"  # Colab's pinnable runtime; 3.13 is its newest
 CELL_TIMEOUT = 120  # seconds, per cell
 PIP_TIMEOUT = 600  # seconds, for the whole venv install
@@ -147,6 +148,23 @@ def find_python(preferred: str = PREFERRED_PYTHON) -> str:
     return sys.executable
 
 
+def lowest_cryptography() -> str:
+    """The pin for cryptography: TLSLAB_COLAB_CRYPTOGRAPHY, else the floor pyproject.toml claims.
+
+    pyproject's ``cryptography>=N`` becomes ``cryptography==N.0.0`` (every release has abi3 wheels),
+    so that the notebooks test the claim: whatever tlslab says it supports, they must run on.
+    """
+    override = os.environ.get("TLSLAB_COLAB_CRYPTOGRAPHY")
+    if override:
+        return f"cryptography=={override}"
+    text = (ROOT / "pyproject.toml").read_text()
+    match = re.search(r'"cryptography\s*>=\s*([0-9.]+)', text)
+    if not match:
+        raise ValueError("pyproject.toml: no 'cryptography>=N' in the dependencies")
+    floor = match[1].split(".")
+    return "cryptography==" + ".".join((floor + ["0", "0"])[:3])
+
+
 def build_wheel(out_dir: Path, python: str) -> Path:
     """tlslab's wheel, built from a copy of the files a release holds (the checkout stays untouched)."""
     source = out_dir / "source"
@@ -173,7 +191,7 @@ def make_env(folder: Path, python: str | None = None) -> ColabEnv:
     subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
     venv_python = venv / "bin" / "python"
     wheel = build_wheel(folder, str(venv_python))
-    pins = [*COLAB_PINS, LOWEST_CRYPTOGRAPHY, str(wheel)]
+    pins = [*COLAB_PINS, lowest_cryptography(), str(wheel)]
     done = subprocess.run(
         [str(venv_python), "-m", "pip", "install", "-q", *pins],
         capture_output=True,
