@@ -286,8 +286,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlslab`` console script and ``python -m tlslab``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["grade"]:
-        from . import grade  # nbclient is needed only here
-
+        try:
+            from . import grade  # nbclient (with JupyterLab, the [lab] extra) is needed only here
+        except ImportError as exc:
+            print(f"error: grading needs nbclient ({exc}); pip install 'tlslab[lab]'", file=sys.stderr)
+            return 2
         return grade.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
