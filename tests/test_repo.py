@@ -42,3 +42,24 @@ def test_environment_yml_agrees_with_pyproject():
     deps = [line.strip()[2:] for line in env_text.splitlines() if line.startswith("  - ")]
     have = _names([d for d in deps if not d.startswith(("python=", "pip"))])
     assert have == wanted
+
+
+def test_ruff_is_clean():
+    """The project's style standard (pyproject.toml [tool.ruff]), notebooks included."""
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff not installed")
+    check = subprocess.run(
+        [ruff, "check", "--output-format", "concise", "."], cwd=ROOT, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run(
+        [ruff, "format", "--check", "tlslab", "tests", "tools", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stdout
