@@ -211,12 +211,18 @@ def run_all(page: Any, result: Result) -> None:
 
 
 def wait_until_ran(page: Any) -> None:
-    """Poll RUN_STATE: 'done', or a dialog, or an error that stopped Run All (unchanged for 3 s)."""
+    """Poll RUN_STATE: 'done', or a dialog, or a kernel idle without progress for a while.
+
+    An error that stopped Run All settles in 3 s; an idle kernel with un-numbered prompts
+    (seen once under load: the front end had run everything but not redrawn a prompt) settles
+    in 10 s. Either way the saved file, read by ``check_saved``, is the verdict on each cell.
+    """
     deadline, settled = time.monotonic() + RUN_TIMEOUT, 0
+    state = "busy"
     while time.monotonic() < deadline:
         state = page.evaluate(RUN_STATE)
-        settled = settled + 1 if state == "error" else 0
-        if state in ("done", "dialog") or settled >= 6:
+        settled = settled + 1 if state in ("error", "waiting") else 0
+        if state in ("done", "dialog") or (state == "error" and settled >= 6) or settled >= 20:
             return
         time.sleep(0.5)
     raise TimeoutError(f"Run All did not finish within {RUN_TIMEOUT} s (last state: {state})")
