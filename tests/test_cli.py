@@ -187,6 +187,16 @@ def test_wrong_name_is_an_alert(capsys) -> None:
     assert err.startswith("error: bad_certificate: ") and "example.org" in err
 
 
+def test_offline_stand_in_with_another_name_is_refused(capsys) -> None:
+    status, out, err = run(capsys, "connect", "example.com", "--offline", "--servername", "wrong.example.net")
+    assert status == 1
+    assert out["server"].startswith("the offline stand-in for example.com")
+    assert (
+        err
+        == "error: bad_certificate: certificate for example.com, www.example.com does not match wrong.example.net\n"
+    )
+
+
 def test_suite_the_server_refuses_is_one_line(capsys) -> None:
     """Python's ssl server does not enable the CCM suites: the server answers with an alert."""
     status, _, err = run(capsys, "connect", "example.com", "--ciphers", "TLS_AES_128_CCM_8_SHA256")

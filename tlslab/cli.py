@@ -111,8 +111,11 @@ def resolve_target(args: argparse.Namespace) -> Target:
         raise UsageError(
             f"--offline only replaces {SERVER_NAME} (a stand-in for {args.host!r} would prove nothing)"
         )
-    if args.host == SERVER_NAME and args.port in (None, 443) and args.servername in (None, SERVER_NAME):
-        return reach_example_com(offline=True if args.offline else None)
+    if args.host == SERVER_NAME and args.port in (None, 443):
+        target = reach_example_com(offline=True if args.offline else None)
+        if args.servername:  # e.g. --servername wrong.example.net, to watch the name check refuse it
+            target.server_hostname = args.servername
+        return target
     port = 443 if args.port is None else args.port
     return Target(args.host, port, args.servername or args.host, args.cafile)
 
