@@ -261,3 +261,12 @@ def test_serve_until_ctrl_c() -> None:
     assert process.returncode == 0, err
     assert "stopped" in out
     assert not Path(cafile).exists()  # the stand-in removed its files
+
+
+def test_lab_opens_jupyterlab_on_notebook_00() -> None:
+    """`tlslab lab` hands its options to JupyterLab; --version proves it starts the right program."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tlslab", "lab", "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().split(".")[0].isdigit()

@@ -20,7 +20,7 @@ def readme_commands() -> list[str]:
 
 def test_readme_has_two_commands_and_ci_runs_the_test_one():
     open_course, run_tests = readme_commands()
-    assert "jupyter lab" in open_course
+    assert "tlslab lab" in open_course
     assert "pytest" in run_tests
     ci_lines = (ROOT / ".ci/run").read_text().splitlines()
     assert run_tests in ci_lines, ".ci/run must run the README's test command word for word"

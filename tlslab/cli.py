@@ -27,10 +27,13 @@ a bad command line exits 2.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
+from pathlib import Path
 
 from .errors import TLSError
 from .keyexchange import ALL_GROUPS
@@ -96,13 +99,34 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--client-ca", metavar="PEM", help="require client certificates issued under PEM")
     serve.add_argument("--early-data", action="store_true", help="let tickets carry 0-RTT data")
 
-    # Listed for --help; main() hands `tlslab grade ...` to tlslab.grade, which has its own options.
+    # Listed for --help; main() hands `tlslab lab ...` to JupyterLab and `tlslab grade ...` to
+    # tlslab.grade, which have their own options.
+    commands.add_parser(
+        "lab", help="open the course in JupyterLab at notebook 00 (extra options go to jupyter lab)"
+    )
     commands.add_parser("grade", help="grade a folder of submitted exercise notebooks (exercises/README.md)")
     return parser
 
 
 def _line(label: str, value: object) -> None:
     print(f"{label:<{LABEL_WIDTH}}{value}")
+
+
+def run_lab(jupyter_args: Sequence[str]) -> int:
+    """Open the course: JupyterLab on notebooks/00-welcome.ipynb of this checkout."""
+    root = Path(__file__).resolve().parent.parent
+    welcome = root / "notebooks" / "00-welcome.ipynb"
+    if not welcome.exists():
+        print(
+            "error: no notebooks/ beside this tlslab (installed from a wheel?): clone the repository, "
+            "or use the Binder or Colab badges in its README",
+            file=sys.stderr,
+        )
+        return 2
+    command = [sys.executable, "-m", "jupyter", "lab", str(welcome.relative_to(root))]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers often run as root, which JupyterLab refuses by default
+    return subprocess.call([*command, *jupyter_args], cwd=root)
 
 
 def resolve_target(args: argparse.Namespace) -> Target:
@@ -288,6 +312,8 @@ def run_tlslab_server(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlslab`` console script and ``python -m tlslab``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lab"]:
+        return run_lab(argv[1:])
     if argv[:1] == ["grade"]:
         try:
             from . import grade  # nbclient (with JupyterLab, the [lab] extra) is needed only here
