@@ -1,0 +1,99 @@
+"""Graded exercises: the task registry, instant feedback in the notebook, and grading.
+
+``from tlslab.checks import check`` in a notebook; ``grade_all`` for the grader. How a task is
+built, checked and graded: the docstring of ``core``. The package:
+
+* ``core``: the machinery (``Task``, ``Case``, ``Mistake``, ``register``, ``TASKS``, ``check``,
+  ``grade_all``, the reports, the time limit, the stepped hints);
+* ``common``: what the tasks' random cases share;
+* ``t01_bytes`` ... ``t08_resumption``: one module per notebook, registering its tasks;
+* ``capstone``: notebook 07's capstone and ``learner_functions``.
+
+Importing the package registers every task, in notebook order, so ``TASKS`` is complete.
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
+import sys as _sys
+
+_PARTS = (
+    "core",
+    "common",
+    "t01_bytes",
+    "t02_key_exchange",
+    "t03_hmac_hkdf",
+    "t04_key_schedule",
+    "t05_records",
+    "t06_certificates",
+    "t07_handshake",
+    "t08_resumption",
+    "capstone",
+)
+
+# Import the parts in this order: each notebook's module registers its tasks on import, so this
+# is the order of ``TASKS``. ``importlib.reload(tlslab.checks)`` (the grader does it in the
+# learner's kernel, to undo whatever the notebook changed) re-runs only this file: then re-run
+# every part as well, in the same order. A fresh ``core`` starts with an empty ``TASKS``, so each
+# task registers once, and nothing the notebook changed is left over.
+for _part in _PARTS:
+    _module = _sys.modules.get(f"{__name__}.{_part}")
+    if _module is None:
+        _importlib.import_module(f"{__name__}.{_part}")
+    else:
+        _importlib.reload(_module)
+
+# The API of ``tlslab.checks``, as it was when it was one module (notebooks, tests, the grader).
+from .capstone import (  # noqa: E402, F401
+    CAPSTONE_PIECES,
+    PLUG_POINTS,
+    fetch_example_com,
+    learner_functions,
+)
+from .core import (  # noqa: E402, F401
+    CASE_TIME_LIMIT,
+    NOTEBOOKS,
+    TASKS,
+    Case,
+    CaseTimeout,
+    CheckReport,
+    Hint,
+    Mistake,
+    Outcome,
+    Report,
+    Task,
+    _with_time_limit,
+    check,
+    diagnose,
+    grade_all,
+    guess_notebook,
+    register,
+    reset_attempts,
+    run_case,
+    run_task,
+    same,
+    tasks_for,
+    time_limit,
+)
+from .t02_key_exchange import (  # noqa: E402, F401
+    A24,
+    P25519,
+    decode_scalar_ref,
+    ladder_step_ref,
+    x25519_ref,
+)
+from .t04_key_schedule import _suite_for  # noqa: E402, F401
+from .t06_certificates import der_length_ref  # noqa: E402, F401
+
+__all__ = [
+    "TASKS",
+    "Case",
+    "CheckReport",
+    "Mistake",
+    "Task",
+    "check",
+    "grade_all",
+    "learner_functions",
+    "reset_attempts",
+    "tasks_for",
+]
