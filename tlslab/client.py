@@ -69,7 +69,6 @@ import hmac
 import os
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,24 +95,20 @@ from .constants import (
     SignatureScheme,
     name_of,
 )
+from .endpoint import Endpoint
 from .errors import (
-    AlertDescription,
-    AlertError,
     BadCertificate,
     DecodeError,
     DecryptError,
     HandshakeFailure,
     IllegalParameter,
-    InternalError,
     MissingExtension,
-    PeerAlert,
     ProtocolVersion,
     TLSError,
     UnexpectedMessage,
     UnsupportedExtension,
 )
 from .events import (
-    EVENT_HISTORY,
     ApplicationData,
     CertificateRequested,
     ConnectionClosed,
@@ -124,12 +119,11 @@ from .events import (
     Ticket,
 )
 from .keyexchange import KeyShare, generate_key_share
-from .keylog import KeyLogCallback, keylog_from_env
+from .keylog import KeyLogCallback
 from .keyschedule import (
     KeySchedule,
     finished_verify_data,
     hrr_message_hash,
-    next_traffic_secret,
     resumption_psk,
     transcript_hash,
 )
@@ -142,7 +136,6 @@ from .messages import (
     EncryptedExtensions,
     EndOfEarlyData,
     Finished,
-    HandshakeBuffer,
     HandshakeMessage,
     HelloRetryRequest,
     KeyUpdate,
@@ -151,7 +144,7 @@ from .messages import (
     decode_handshake,
 )
 from .psk import offer_psk, offerable_ticket, suite_hash
-from .record import Record, RecordProtection, RecordReader, plaintext_record, split_fragments
+from .record import Record, RecordProtection, plaintext_record, split_fragments
 from .signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     PrivateKey,
@@ -160,7 +153,7 @@ from .signatures import (
     sign,
     verify_signature,
 )
-from .suites import SUITES, Suite
+from .suites import SUITES
 
 DEFAULT_CIPHER_SUITES = (
     CipherSuite.TLS_AES_128_GCM_SHA256,
@@ -294,49 +287,25 @@ class ClientConfig:
 # ----------------------------------------------------------------------------- the client
 
 
-class ClientConnection:
-    """One TLS 1.3 client connection, as a state machine over bytes (RFC 8446 Appendix A.1)."""
+class ClientConnection(Endpoint):
+    """One TLS 1.3 client connection, as a state machine over bytes (RFC 8446 Appendix A.1).
+
+    Records, alerts, close and KeyUpdate are done as on the server, by ``Endpoint`` (endpoint.py).
+    """
+
+    State = State
+    SIDE, PEER, PEER_NOUN = "client", "server", "peer"
+    config: ClientConfig
 
     def __init__(self, config: ClientConfig | None = None, *, server_name: str | None = None) -> None:
-        self.config = config or ClientConfig(server_name=server_name)
-        if self.config.keylog is None:
-            self.config.keylog = keylog_from_env()
-        self.state = State.START
-        # The latest events (a bounded history for notebooks and tests); receive_data() returns the new ones.
-        self.events: deque[Event] = deque(maxlen=EVENT_HISTORY)
-        self._new_events: list[Event] = []
-        self._out = bytearray()
-        self._records = RecordReader()
-        self._handshake = HandshakeBuffer()
-        self._transcript = b""  # the handshake messages so far (RFC 8446 §4.4.1)
-        self._read: RecordProtection | None = None
-        self._write: RecordProtection | None = None
+        super().__init__(config or ClientConfig(server_name=server_name))
         self._key_shares: dict[int, KeyShare] = {}
-        self._client_hello: ClientHello | None = None
-        self._hello_retry: HelloRetryRequest | None = None
-        self._sent_ccs = False
-        self._certificate_request: CertificateRequest | None = None
-        self._schedule: KeySchedule | None = None
-        self._server_app_secret = b""
-        self._client_app_secret = b""
-        self._read_generation = self._write_generation = 0
-        self._peer_closed = False  # the peer sent close_notify
-        self._write_closed = False  # we sent close_notify
-        # Negotiated parameters, readable after the handshake.
-        self.suite: Suite | None = None
-        self.group: NamedGroup | None = None
-        self.alpn_protocol: str | None = None
-        self.peer_certificates: list[x509.Certificate] = []
         self.tickets: list[Ticket] = []
-        self.session_resumed = False  # the server accepted our PSK (§2.2)
-        self.early_data_accepted: bool | None = None  # None: no 0-RTT offered (§4.2.10)
         c = self.config
         self._session = offerable_ticket(c.session, c.server_name, c.cipher_suites, self._ticket_clock())
         self._psk_offered: ext.OfferedPsks | None = None
         self._early_data_offered = False
         self._early_data_to_send = self.config.early_data
-        self.resumption_master_secret = b""
-        self.exporter_master_secret = b""
         self.client_random = self.config.random or os.urandom(32)
         if self.config.session_id is not None:
             self._session_id = self.config.session_id
@@ -352,10 +321,6 @@ class ClientConnection:
 
     # --------------------------------------------------------------- the public interface
 
-    @property
-    def handshake_complete(self) -> bool:
-        return self.state is State.CONNECTED
-
     def start(self) -> None:
         """Queue the ClientHello (called by ``data_to_send`` if you forget)."""
         if self.state is State.START:
@@ -364,86 +329,30 @@ class ClientConnection:
     def data_to_send(self) -> bytes:
         """Bytes the caller must write to the transport now."""
         self.start()
-        out, self._out = bytes(self._out), bytearray()
-        return out
-
-    def receive_data(self, data: bytes) -> list[Event]:
-        """Feed bytes read from the transport; returns the new events (also in ``events``).
-
-        Raises:
-            AlertError: the peer broke RFC 8446; the alert is queued in ``data_to_send()``.
-            PeerAlert: the peer sent a fatal alert.
-        """
-        if self.state is State.CLOSED:
-            raise TLSError("connection is closed")
-        self._new_events = []
-        try:
-            self._records.feed(data)
-            while (record := self._records.next_record()) is not None:
-                self._on_record(record)
-        except AlertError as err:
-            self._fail(err.alert)
-            raise
-        except PeerAlert:
-            self.state = State.CLOSED
-            raise
-        except TLSError:
-            self._fail(AlertDescription.internal_error)
-            raise
-        except Exception as exc:  # a bug in tlslab must still surface as a TLSError
-            self._fail(AlertDescription.internal_error)
-            raise InternalError(f"tlslab bug while processing peer data: {exc!r}") from exc
-        return self._new_events
-
-    def next_event(self) -> Event | None:
-        return self.events.popleft() if self.events else None
-
-    def _emit(self, event: Event) -> None:
-        self.events.append(event)
-        self._new_events.append(event)
+        return super().data_to_send()
 
     def send_application_data(self, data: bytes) -> None:
         """Encrypt ``data`` into records of at most 2^14 bytes (RFC 8446 §5.1)."""
         if self.state is not State.CONNECTED or self._write is None or self._write_closed:
             raise TLSError(f"cannot send application data in state {self.state.value}, or after close()")
-        view = memoryview(data)
-        for start in range(0, len(data), 1 << 14):
-            self._out += self._write.encrypt(
-                ContentType.application_data, bytes(view[start : start + (1 << 14)])
-            )
+        self._send_application_data(data)
 
     def key_update(self, request_peer_update: bool = True) -> None:
         """Send KeyUpdate and move our send keys on (RFC 8446 §4.6.3)."""
         if self.state is not State.CONNECTED or self._write_closed:
             raise TLSError("KeyUpdate is only allowed after the handshake and before close()")
-        request = (
-            KeyUpdateRequest.update_requested
-            if request_peer_update
-            else KeyUpdateRequest.update_not_requested
-        )
-        self._send_handshake(KeyUpdate(request))
-        self._update_write_keys()
+        self._send_key_update(request_peer_update)
 
-    def close(self) -> None:
-        """Send close_notify (RFC 8446 §6.1).
-
-        This closes our write side only: §6.1 says close_notify "does not have any effect
-        on its read side", so the peer's last data and its own close_notify still arrive.
-        """
-        if self.state is State.CLOSED or self._write_closed:
-            return
-        self._send_alert(AlertDescription.close_notify)
-        self._write_closed = True
-        if self.state is not State.CONNECTED or self._peer_closed:
-            self.state = State.CLOSED
+    def _reads_after_close(self) -> bool:
+        """After our close_notify we still read, once connected, until the server's (§6.1)."""
+        return self.state is State.CONNECTED
 
     # --------------------------------------------------------------- records (RFC 8446 §5)
 
     def _on_record(self, record: Record) -> None:
-        if self._peer_closed:
+        if self._read_closed:
             return  # §6.1: "Any data received after a closure alert has been received MUST be ignored."
         if record.content_type == ContentType.change_cipher_spec:
-            self._handshake.check_not_interleaved(record.content_type)  # §5.1
             return self._on_change_cipher_spec(record)
         if self._read is not None:
             if record.content_type != ContentType.application_data:
@@ -455,26 +364,17 @@ class ClientConnection:
             if record.content_type == ContentType.application_data:
                 raise UnexpectedMessage("encrypted record before the ServerHello")
             content_type, data = record.content_type, record.fragment
-        if content_type != ContentType.handshake:
-            self._handshake.check_not_interleaved(content_type)  # §5.1: no records inside a split message
-        if content_type == ContentType.handshake:
-            self._handshake.feed(data)
-            while (raw := self._handshake.pop()) is not None:
-                self._on_handshake_message(raw)
-        elif content_type == ContentType.alert:
-            self._on_alert(data)
-        elif content_type == ContentType.application_data:
-            if self.state is not State.CONNECTED:
-                raise UnexpectedMessage("application data before the handshake finished")
-            self._emit(ApplicationData(data))
-        else:
-            raise UnexpectedMessage(f"unexpected {name_of(ContentType, content_type)} record")
+        self._on_content(content_type, data)
+
+    def _on_application_data(self, data: bytes) -> None:
+        if self.state is not State.CONNECTED:
+            raise UnexpectedMessage("application data before the handshake finished")
+        self._emit(ApplicationData(data))
 
     def _on_change_cipher_spec(self, record: Record) -> None:
         # RFC 8446 §5: a plaintext CCS of one byte 0x01 is dropped between the first
         # ClientHello and the server's Finished (middlebox compatibility, Appendix D.4).
-        if record.fragment != b"\x01":
-            raise UnexpectedMessage("change_cipher_spec record must hold the single byte 0x01")
+        super()._on_change_cipher_spec(record)
         if self.state not in (
             State.WAIT_SH,
             State.WAIT_EE,
@@ -484,20 +384,6 @@ class ClientConnection:
             State.WAIT_FINISHED,
         ):
             raise UnexpectedMessage("change_cipher_spec after the handshake")
-
-    def _on_alert(self, data: bytes) -> None:
-        if len(data) != 2:
-            raise DecodeError(f"an alert is 2 bytes, got {len(data)}")
-        level, description = data
-        if description == AlertDescription.close_notify:
-            self._peer_closed = True
-            if self._write_closed:
-                self.state = State.CLOSED
-            self._emit(ConnectionClosed())
-            return
-        if description == AlertDescription.user_canceled:  # RFC 8446 §6.1: followed by close_notify
-            return
-        raise PeerAlert(description, level)
 
     # --------------------------------------------------------------- handshake dispatch
 
@@ -510,11 +396,7 @@ class ClientConnection:
             and self.config.certificate_chain
         ):
             allowed = allowed | POST_HANDSHAKE_AUTH
-        if msg_type not in allowed:
-            expected = ", ".join(sorted(t.name for t in allowed)) or "nothing"
-            raise UnexpectedMessage(
-                f"got {name_of(HandshakeType, msg_type)} in state {self.state.value} (expected {expected})"
-            )
+        self._check_expected(msg_type, allowed)
         try:
             msg = decode_handshake(raw)
         except (DecodeError, ProtocolVersion):
@@ -630,8 +512,7 @@ class ClientConnection:
         self._keylog("EARLY_EXPORTER_SECRET", ks.early_exporter_master_secret(self._transcript))
         self._write = RecordProtection(SUITES[ticket.cipher_suite], early_secret)
         data = self.config.early_data[: ticket.max_early_data_size]  # §4.2.10: never more
-        for start in range(0, len(data), 1 << 14):
-            self._out += self._write.encrypt(ContentType.application_data, data[start : start + (1 << 14)])
+        self._send_application_data(data)
         self._early_data_to_send = self.config.early_data[len(data) :] or None
         self._early_data_offered = True
         self.early_data_accepted = False  # until EncryptedExtensions says otherwise
@@ -703,17 +584,11 @@ class ClientConnection:
         self.state = State.WAIT_EE
 
     def _derive_handshake_secrets(self, shared_secret: bytes, psk: bytes | None) -> None:
-        assert self.suite is not None
         if self._handshake.has_partial():  # §5.1: a handshake message may not span a key change
             raise UnexpectedMessage("handshake data after ServerHello in the same plaintext record")
-        ks = self._schedule = KeySchedule(self.suite.hash_name, psk)  # §7.1: the PSK seeds Early Secret
-        ks.set_handshake_secret(shared_secret)
-        c_hs = ks.client_handshake_traffic_secret(self._transcript)
-        s_hs = ks.server_handshake_traffic_secret(self._transcript)
-        self._keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", c_hs)
-        self._keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", s_hs)
-        self._client_hs_secret, self._server_hs_secret = c_hs, s_hs
-        self._read = RecordProtection(self.suite, s_hs)
+        super()._derive_handshake_secrets(shared_secret, psk)
+        assert self.suite is not None
+        self._read = RecordProtection(self.suite, self._server_hs_secret)  # K_recv = handshake
 
     def _on_hello_retry_request(self, hrr: HelloRetryRequest, raw: bytes) -> None:
         if self._hello_retry is not None:
@@ -837,18 +712,7 @@ class ClientConnection:
         self._derive_application_secrets()
         self._send_client_flight()
         self.state = State.CONNECTED
-        assert self.group is not None
-        self._emit(
-            HandshakeComplete(
-                CipherSuite(self.suite.code),
-                self.group,
-                self.alpn_protocol,
-                self.peer_certificates,
-                self._hello_retry is not None,
-                self.session_resumed,
-                self.early_data_accepted,
-            )
-        )
+        self._emit_handshake_complete()
         self._send_early_data_late()
 
     def _send_early_data_late(self) -> None:
@@ -865,18 +729,11 @@ class ClientConnection:
         self.send_application_data(data)
 
     def _derive_application_secrets(self) -> None:
-        assert self.suite is not None and self._schedule is not None
         if self._handshake.has_partial():
             raise UnexpectedMessage("handshake message spans the key change after Finished")  # §5.1
-        ks = self._schedule
-        ks.set_master_secret()
-        self._client_app_secret = ks.client_application_traffic_secret_0(self._transcript)
-        self._server_app_secret = ks.server_application_traffic_secret_0(self._transcript)
-        self.exporter_master_secret = ks.exporter_master_secret(self._transcript)
-        self._keylog("CLIENT_TRAFFIC_SECRET_0", self._client_app_secret)
-        self._keylog("SERVER_TRAFFIC_SECRET_0", self._server_app_secret)
-        self._keylog("EXPORTER_SECRET", self.exporter_master_secret)
-        self._read = RecordProtection(self.suite, self._server_app_secret)
+        super()._derive_application_secrets()
+        assert self.suite is not None
+        self._read = RecordProtection(self.suite, self._server_app_secret)  # K_recv = application
 
     def _send_client_flight(self) -> None:
         """Our second flight: [CCS] [Certificate] Finished, under the handshake keys (§4.4)."""
@@ -977,71 +834,23 @@ class ClientConnection:
         self._emit(NewTicket(ticket))
 
     def _on_key_update(self, ku: KeyUpdate, raw: bytes) -> None:
-        assert self.suite is not None
-        if self._handshake.has_partial():
-            raise UnexpectedMessage("handshake message spans a KeyUpdate")  # §5.1
-        self._server_app_secret = next_traffic_secret(self._server_app_secret, self.suite.hash_name)
-        self._read_generation += 1
-        self._keylog(f"SERVER_TRAFFIC_SECRET_{self._read_generation}", self._server_app_secret)
-        self._read = RecordProtection(self.suite, self._server_app_secret)
-        self._emit(KeyUpdated("read", self._read_generation))
+        self._update_read_keys()
         if ku.request_update == KeyUpdateRequest.update_requested and not self._write_closed:
-            self._send_handshake(KeyUpdate(KeyUpdateRequest.update_not_requested))
-            self._update_write_keys()
-
-    def _update_write_keys(self) -> None:
-        assert self.suite is not None
-        self._client_app_secret = next_traffic_secret(self._client_app_secret, self.suite.hash_name)
-        self._write_generation += 1
-        self._keylog(f"CLIENT_TRAFFIC_SECRET_{self._write_generation}", self._client_app_secret)
-        self._write = RecordProtection(self.suite, self._client_app_secret)
-        self._emit(KeyUpdated("write", self._write_generation))
+            self._send_key_update(request_peer_update=False)  # §4.6.3: answer before sending more
 
     # --------------------------------------------------------------- sending
-
-    def _send_handshake(self, msg: HandshakeMessage, *, in_transcript: bool = True) -> bytes:
-        """Encrypt one handshake message; returns its bytes. KeyUpdate and post-handshake
-        authentication stay out of the main transcript (§4.4.1)."""
-        raw = msg.encode()
-        if in_transcript and not isinstance(msg, KeyUpdate):
-            self._transcript += raw
-        assert self._write is not None
-        self._out += self._write.encrypt(ContentType.handshake, raw)
-        return raw
 
     def _send_flight(self, messages: list[HandshakeMessage], *, in_transcript: bool = True) -> None:
         """Several handshake messages under one key, coalesced into as few records as fit (§5.1)."""
         raw = b"".join(msg.encode() for msg in messages)
         if in_transcript:
             self._transcript += raw
-        assert self._write is not None
         for fragment in split_fragments(raw):
-            self._out += self._write.encrypt(ContentType.handshake, fragment)
+            self._send_record(ContentType.handshake, fragment)
 
     def _send_change_cipher_spec(self) -> None:
         self._out += plaintext_record(ContentType.change_cipher_spec, b"\x01")
         self._sent_ccs = True
-
-    def _send_alert(self, description: AlertDescription) -> None:
-        level = 1 if description in (AlertDescription.close_notify, AlertDescription.user_canceled) else 2
-        payload = bytes([level, description])
-        if self._write is not None:
-            self._out += self._write.encrypt(ContentType.alert, payload)
-        else:
-            self._out += plaintext_record(ContentType.alert, payload)
-
-    def _fail(self, alert: AlertDescription) -> None:
-        """Queue a fatal alert and close (RFC 8446 §6.2)."""
-        if self.state is not State.CLOSED:
-            try:
-                self._send_alert(alert)
-            except TLSError:
-                pass
-            self.state = State.CLOSED
-
-    def _keylog(self, label: str, secret: bytes) -> None:
-        if self.config.keylog is not None:
-            self.config.keylog(label, self.client_random, secret)
 
 
 # ----------------------------------------------------------------------------- helpers

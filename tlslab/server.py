@@ -103,7 +103,6 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -128,6 +127,7 @@ from .constants import (
     SignatureScheme,
     name_of,
 )
+from .endpoint import Endpoint
 from .errors import (
     AlertDescription,
     AlertError,
@@ -140,29 +140,23 @@ from .errors import (
     InternalError,
     MissingExtension,
     NoApplicationProtocol,
-    PeerAlert,
     ProtocolVersion,
     TLSError,
     UnexpectedMessage,
     UnsupportedCertificate,
 )
 from .events import (
-    EVENT_HISTORY,
     ApplicationData,
     ClientAuthenticated,
-    ConnectionClosed,
     EarlyData,
     Event,
-    HandshakeComplete,
-    KeyUpdated,
 )
 from .keyexchange import ALL_GROUPS, respond_to_key_share
-from .keylog import KeyLogCallback, keylog_from_env
+from .keylog import KeyLogCallback
 from .keyschedule import (
     KeySchedule,
     finished_verify_data,
     hrr_message_hash,
-    next_traffic_secret,
     resumption_psk,
     transcript_hash,
 )
@@ -175,7 +169,6 @@ from .messages import (
     EncryptedExtensions,
     EndOfEarlyData,
     Finished,
-    HandshakeBuffer,
     HandshakeMessage,
     HelloRetryRequest,
     KeyUpdate,
@@ -193,7 +186,7 @@ from .psk import (
     suite_hash,
     truncated_client_hello,
 )
-from .record import Record, RecordProtection, RecordReader, plaintext_record
+from .record import Record, RecordProtection, plaintext_record
 from .signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     PrivateKey,
@@ -202,7 +195,7 @@ from .signatures import (
     sign,
     verify_signature,
 )
-from .suites import SUITES, Suite
+from .suites import SUITES
 
 MAX_SKIPPED_EARLY_DATA = 1 << 16  # bytes of rejected 0-RTT we skip before calling it an attack
 
@@ -287,61 +280,30 @@ class ServerConfig:
             )
 
 
-class ServerConnection:
-    """One TLS 1.3 server connection, as a state machine over bytes (RFC 8446 Appendix A.2)."""
+class ServerConnection(Endpoint):
+    """One TLS 1.3 server connection, as a state machine over bytes (RFC 8446 Appendix A.2).
+
+    Records, alerts, close and KeyUpdate are done as on the client, by ``Endpoint`` (endpoint.py).
+    """
+
+    State = State
+    SIDE, PEER, PEER_NOUN = "server", "client", "client"
+    config: ServerConfig
 
     def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        if config.keylog is None:
-            config.keylog = keylog_from_env()
-        self.state = State.START
-        # The latest events (a bounded history for notebooks and tests); receive_data() returns the new ones.
-        self.events: deque[Event] = deque(maxlen=EVENT_HISTORY)
-        self._new_events: list[Event] = []
-        self._out = bytearray()
-        self._records = RecordReader()
-        self._handshake = HandshakeBuffer()
-        self._transcript = b""  # the handshake messages so far (RFC 8446 §4.4.1)
-        self._read: RecordProtection | None = None
-        self._write: RecordProtection | None = None
-        self._schedule: KeySchedule | None = None
-        self._hello_retry: HelloRetryRequest | None = None
-        self._client_hello: ClientHello | None = None
-        self._sent_ccs = False
+        super().__init__(config)
         self._skip_early_data = 0  # bytes of 0-RTT we may still drop (§4.2.10)
-        self._client_hs_secret = self._client_app_secret = self._server_app_secret = b""
-        self._read_generation = self._write_generation = 0
-        self._read_closed = self._write_closed = False  # close_notify received / sent (§6.1)
-        self.client_random = b""
         self.server_random = config.random or os.urandom(32)
-        # Negotiated parameters, readable after the handshake.
-        self.suite: Suite | None = None
-        self.group: NamedGroup | None = None
+        # Negotiated parameters, readable after the handshake (and those of Endpoint).
         self.signature_scheme: SignatureScheme | None = None
-        self.alpn_protocol: str | None = None
         self.server_name: str | None = None
-        self.session_resumed = False  # a ticket's PSK was accepted (§2.2)
-        self.early_data_accepted: bool | None = None  # None: the client offered no 0-RTT
-        self.peer_certificates: list[x509.Certificate] = []  # the client's, if it authenticated
-        self.resumption_master_secret = b""
-        self.exporter_master_secret = b""
         self._psk: tuple[int, SessionState] | None = None  # (selected_identity, state)
         self._early_read: RecordProtection | None = None
         self._early_data_left = 0  # bytes of accepted 0-RTT still allowed (§4.2.10)
-        self._certificate_request: CertificateRequest | None = None
         self._post_handshake: _PostHandshakeAuth | None = None
         self._obfuscated_age = 0
 
     # --------------------------------------------------------------- the public interface
-
-    @property
-    def handshake_complete(self) -> bool:
-        return self.state is State.CONNECTED
-
-    def data_to_send(self) -> bytes:
-        """Bytes the caller must write to the transport now."""
-        out, self._out = bytes(self._out), bytearray()
-        return out
 
     def receive_data(self, data: bytes) -> list[Event]:
         """Feed bytes read from the transport; returns the new events (also in ``events``).
@@ -349,34 +311,11 @@ class ServerConnection:
         Raises:
             AlertError: the client broke RFC 8446; the alert is queued in ``data_to_send()``.
             PeerAlert: the client sent a fatal alert.
+            TLSError: the connection is closed, or the client already sent close_notify (§6.1).
         """
-        if self.state is State.CLOSED or self._read_closed:
+        if self._read_closed:
             raise TLSError("connection is closed")
-        self._new_events = []
-        try:
-            self._records.feed(data)
-            while self.state is not State.CLOSED and (record := self._records.next_record()) is not None:
-                self._on_record(record)
-        except AlertError as err:
-            self._fail(err.alert)
-            raise
-        except PeerAlert:
-            self.state = State.CLOSED
-            raise
-        except TLSError:
-            self._fail(AlertDescription.internal_error)
-            raise
-        except Exception as exc:  # a bug in tlslab must still surface as a TLSError
-            self._fail(AlertDescription.internal_error)
-            raise InternalError(f"tlslab bug while processing client data: {exc!r}") from exc
-        return self._new_events
-
-    def next_event(self) -> Event | None:
-        return self.events.popleft() if self.events else None
-
-    def _emit(self, event: Event) -> None:
-        self.events.append(event)
-        self._new_events.append(event)
+        return super().receive_data(data)
 
     def send_application_data(self, data: bytes) -> None:
         """Encrypt ``data`` into records of at most 2^14 bytes (RFC 8446 §5.1).
@@ -385,20 +324,13 @@ class ServerConnection:
         """
         if self.state not in (State.WAIT_FLIGHT2, State.WAIT_FINISHED, State.CONNECTED):
             raise TLSError(f"cannot send application data in state {self.state.value}")
-        for start in range(0, len(data), 1 << 14):
-            self._send_record(ContentType.application_data, bytes(data[start : start + (1 << 14)]))
+        self._send_application_data(data)
 
     def key_update(self, request_peer_update: bool = True) -> None:
         """Send KeyUpdate and move our send keys on (RFC 8446 §4.6.3)."""
         if self.state is not State.CONNECTED:
             raise TLSError("KeyUpdate is only allowed after the handshake")
-        request = (
-            KeyUpdateRequest.update_requested
-            if request_peer_update
-            else KeyUpdateRequest.update_not_requested
-        )
-        self._send_handshake(KeyUpdate(request), "key_update")
-        self._update_write_keys()
+        self._send_key_update(request_peer_update)
 
     def request_client_certificate(self) -> None:
         """Post-handshake authentication: send a CertificateRequest now (RFC 8446 §4.6.2).
@@ -414,27 +346,17 @@ class ServerConnection:
         if not self.config.client_ca:
             raise TLSError("ServerConfig.client_ca is needed to verify a client certificate")
         cr = self._new_certificate_request(os.urandom(8))  # §4.3.2: unique within the connection
-        raw = self._send_handshake(cr, "certificate_request", in_transcript=False)
+        raw = self._send_handshake(cr, in_transcript=False)
         self._post_handshake = _PostHandshakeAuth(cr, self._transcript + raw)
 
-    def close(self) -> None:
-        """Send close_notify (RFC 8446 §6.1).
-
-        This closes our write side only: §6.1 says close_notify "does not have any effect on its
-        read side", so we still read until the client's own close_notify.
-        """
-        if self.state is State.CLOSED or self._write_closed:
-            return
-        self._send_alert(AlertDescription.close_notify)
-        self._write_closed = True
-        if self._read_closed or self._write is None:
-            self.state = State.CLOSED
+    def _reads_after_close(self) -> bool:
+        """After our close_notify we still read, once our flight is out, until the client's (§6.1)."""
+        return self._write is not None
 
     # --------------------------------------------------------------- records (RFC 8446 §5)
 
     def _on_record(self, record: Record) -> None:
         if record.content_type == ContentType.change_cipher_spec:
-            self._handshake.check_not_interleaved(record.content_type)  # §5.1
             return self._on_change_cipher_spec(record)
         if self._read is None:
             if record.content_type == ContentType.application_data:
@@ -452,22 +374,14 @@ class ServerConnection:
             if decrypted is None:
                 return
             content_type, data = decrypted
-        if content_type != ContentType.handshake:
-            self._handshake.check_not_interleaved(content_type)  # §5.1: no records inside a split message
-        if content_type == ContentType.handshake:
-            self._handshake.feed(data)
-            while self.state is not State.CLOSED and (raw := self._handshake.pop()) is not None:
-                self._on_handshake_message(raw)
-        elif content_type == ContentType.alert:
-            self._on_alert(data)
-        elif content_type == ContentType.application_data:
-            if self.state is State.WAIT_EOED:
-                return self._on_early_data(data)
-            if self.state is not State.CONNECTED:
-                raise UnexpectedMessage("application data before the client's Finished")
-            self._emit(ApplicationData(data))
-        else:
-            raise UnexpectedMessage(f"unexpected {name_of(ContentType, content_type)} record")
+        self._on_content(content_type, data)
+
+    def _on_application_data(self, data: bytes) -> None:
+        if self.state is State.WAIT_EOED:
+            return self._on_early_data(data)
+        if self.state is not State.CONNECTED:
+            raise UnexpectedMessage("application data before the client's Finished")
+        self._emit(ApplicationData(data))
 
     def _on_early_data(self, data: bytes) -> None:
         """Accepted 0-RTT data (§4.2.10); replayable by nature, so it is its own event (§8)."""
@@ -494,24 +408,9 @@ class ServerConnection:
     def _on_change_cipher_spec(self, record: Record) -> None:
         # §5: a plaintext CCS of the single byte 0x01 may arrive between the first ClientHello
         # and the client's Finished (middlebox compatibility, Appendix D.4); drop it.
-        if record.fragment != b"\x01":
-            raise UnexpectedMessage("change_cipher_spec record must hold the single byte 0x01")
+        super()._on_change_cipher_spec(record)
         if self.state not in CCS_ALLOWED or (self.state is State.START and self._hello_retry is None):
             raise UnexpectedMessage(f"change_cipher_spec in state {self.state.value}")
-
-    def _on_alert(self, data: bytes) -> None:
-        if len(data) != 2:
-            raise DecodeError(f"an alert is 2 bytes, got {len(data)}")
-        level, description = data
-        if description == AlertDescription.close_notify:
-            self._read_closed = True
-            self._emit(ConnectionClosed())
-            if self._write_closed:
-                self.state = State.CLOSED
-            return
-        if description == AlertDescription.user_canceled:  # §6.1: followed by close_notify
-            return
-        raise PeerAlert(description, level)
 
     # --------------------------------------------------------------- handshake dispatch
 
@@ -520,11 +419,7 @@ class ServerConnection:
         allowed = set(EXPECT.get(self.state, set()))
         if self.state is State.CONNECTED and self._post_handshake is not None:
             allowed.add(self._post_handshake.expect)
-        if msg_type not in allowed:
-            expected = ", ".join(sorted(t.name for t in allowed)) or "nothing"
-            raise UnexpectedMessage(
-                f"got {name_of(HandshakeType, msg_type)} in state {self.state.value} (expected {expected})"
-            )
+        self._check_expected(msg_type, allowed)
         msg = decode_handshake(raw)
         if self.state is State.CONNECTED and not isinstance(msg, KeyUpdate):
             self._on_post_handshake_auth(msg, raw)
@@ -783,13 +678,13 @@ class ServerConnection:
         )
         self._transcript += self._send_plaintext_handshake(sh, "server_hello")
         self._send_change_cipher_spec_if_compat(ch)
-        self._derive_handshake_secrets(shared_secret)
-        self._send_handshake(EncryptedExtensions(self._encrypted_extensions(ch)), "encrypted_extensions")
+        self._derive_handshake_secrets(shared_secret, self._psk[1].psk if self._psk is not None else None)
+        self._send_handshake(EncryptedExtensions(self._encrypted_extensions(ch)))
         if self._psk is None:  # §2.2: with a PSK, the PSK authenticates us
             if self.config.client_ca:  # §4.3.2: never in a PSK handshake
                 self._certificate_request = self._new_certificate_request(b"")
-                self._send_handshake(self._certificate_request, "certificate_request")
-            self._send_handshake(self._certificate(), "certificate")
+                self._send_handshake(self._certificate_request)
+            self._send_handshake(self._certificate())
             self._send_certificate_verify()
         self._send_finished()
         self._derive_application_secrets()
@@ -809,18 +704,11 @@ class ServerConnection:
         selected = ext.PreSharedKeyServerHello(self._psk[0]).encode()
         return [ext.Extension(ExtensionType.pre_shared_key, selected)]  # §4.2.11
 
-    def _derive_handshake_secrets(self, shared_secret: bytes) -> None:
+    def _derive_handshake_secrets(self, shared_secret: bytes, psk: bytes | None) -> None:
+        super()._derive_handshake_secrets(shared_secret, psk)
         assert self.suite is not None
-        psk = self._psk[1].psk if self._psk is not None else None
-        ks = self._schedule = KeySchedule(self.suite.hash_name, psk)  # §7.1: the PSK seeds Early Secret
-        ks.set_handshake_secret(shared_secret)
-        c_hs = ks.client_handshake_traffic_secret(self._transcript)
-        s_hs = ks.server_handshake_traffic_secret(self._transcript)
-        self._keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", c_hs)
-        self._keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", s_hs)
-        self._client_hs_secret, self._server_hs_secret = c_hs, s_hs
-        self._write = RecordProtection(self.suite, s_hs)  # K_send = handshake
-        self._read = RecordProtection(self.suite, c_hs)  # K_recv = handshake (0-RTT: set after our flight)
+        self._write = RecordProtection(self.suite, self._server_hs_secret)  # K_send = handshake
+        self._read = RecordProtection(self.suite, self._client_hs_secret)  # K_recv = handshake (0-RTT: later)
 
     def _encrypted_extensions(self, ch: ClientHello) -> list[ext.Extension]:
         exts = []
@@ -848,7 +736,7 @@ class ServerConnection:
             transcript_hash(self._transcript, self.suite.hash_name), server=True
         )
         signature = sign(self.config.private_key, self.signature_scheme, content)
-        self._send_handshake(CertificateVerify(self.signature_scheme, signature), "certificate_verify")
+        self._send_handshake(CertificateVerify(self.signature_scheme, signature))
 
     def _send_finished(self) -> None:
         assert self.suite is not None
@@ -856,18 +744,11 @@ class ServerConnection:
         verify_data = finished_verify_data(
             self._server_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
         )
-        self._send_handshake(Finished(verify_data), "finished")
+        self._send_handshake(Finished(verify_data))
 
     def _derive_application_secrets(self) -> None:
-        assert self.suite is not None and self._schedule is not None
-        ks = self._schedule
-        ks.set_master_secret()
-        self._client_app_secret = ks.client_application_traffic_secret_0(self._transcript)
-        self._server_app_secret = ks.server_application_traffic_secret_0(self._transcript)
-        self.exporter_master_secret = ks.exporter_master_secret(self._transcript)
-        self._keylog("CLIENT_TRAFFIC_SECRET_0", self._client_app_secret)
-        self._keylog("SERVER_TRAFFIC_SECRET_0", self._server_app_secret)
-        self._keylog("EXPORTER_SECRET", self.exporter_master_secret)
+        super()._derive_application_secrets()
+        assert self.suite is not None
         self._write = RecordProtection(self.suite, self._server_app_secret)  # K_send = application
 
     # --------------------------------------------------------------- the client's second flight
@@ -947,18 +828,7 @@ class ServerConnection:
             self.peer_certificates = list(self._psk[1].peer_certificates)  # who the ticket was for
         for n in range(self.config.num_tickets):
             self._send_new_session_ticket(n)
-        assert self.group is not None
-        self._emit(
-            HandshakeComplete(
-                CipherSuite(self.suite.code),
-                self.group,
-                self.alpn_protocol,
-                self.peer_certificates,
-                self._hello_retry is not None,
-                self.session_resumed,
-                self.early_data_accepted,
-            )
-        )
+        self._emit_handshake_complete()
 
     # --------------------------------------------------------------- after the handshake (§4.6)
 
@@ -988,7 +858,7 @@ class ServerConnection:
             ticket=self.config.ticket_store.issue(state),
             extensions=extensions,
         )
-        self._send_handshake(nst, "new_session_ticket")
+        self._send_handshake(nst)
 
     def _on_post_handshake_auth(self, msg: HandshakeMessage, raw: bytes) -> None:
         """The client's answer to our post-handshake CertificateRequest (§4.6.2, §4.4)."""
@@ -1019,25 +889,9 @@ class ServerConnection:
         pha.transcript += raw
 
     def _on_key_update(self, ku: KeyUpdate) -> None:
-        assert self.suite is not None
-        if self._handshake.has_partial():
-            raise UnexpectedMessage("handshake message spans a KeyUpdate")  # §5.1
-        self._client_app_secret = next_traffic_secret(self._client_app_secret, self.suite.hash_name)
-        self._read_generation += 1
-        self._keylog(f"CLIENT_TRAFFIC_SECRET_{self._read_generation}", self._client_app_secret)
-        self._read = RecordProtection(self.suite, self._client_app_secret)
-        self._emit(KeyUpdated("read", self._read_generation))
+        self._update_read_keys()
         if ku.request_update == KeyUpdateRequest.update_requested:
-            self._send_handshake(KeyUpdate(KeyUpdateRequest.update_not_requested), "key_update")
-            self._update_write_keys()
-
-    def _update_write_keys(self) -> None:
-        assert self.suite is not None
-        self._server_app_secret = next_traffic_secret(self._server_app_secret, self.suite.hash_name)
-        self._write_generation += 1
-        self._keylog(f"SERVER_TRAFFIC_SECRET_{self._write_generation}", self._server_app_secret)
-        self._write = RecordProtection(self.suite, self._server_app_secret)
-        self._emit(KeyUpdated("write", self._write_generation))
+            self._send_key_update(request_peer_update=False)  # §4.6.3: answer before sending more
 
     # --------------------------------------------------------------- sending
 
@@ -1050,18 +904,10 @@ class ServerConnection:
         self._out += self._tampered("record", plaintext_record(ContentType.handshake, raw, TLS12))
         return raw
 
-    def _send_handshake(self, msg: HandshakeMessage, stage: str, *, in_transcript: bool = True) -> bytes:
-        raw = self._tampered(stage, msg.encode())
-        if in_transcript and not isinstance(msg, (KeyUpdate, NewSessionTicket)):  # post-handshake: no
-            self._transcript += raw
-        self._send_record(ContentType.handshake, raw)
-        return raw
-
     def _send_record(self, content_type: int, data: bytes) -> None:
-        assert self._write is not None
         if self._write_closed:
             raise TLSError("cannot send after close_notify (RFC 8446 §6.1)")
-        self._out += self._tampered("record", self._write.encrypt(content_type, data))
+        super()._send_record(content_type, data)
 
     def _send_change_cipher_spec_if_compat(self, ch: ClientHello) -> None:
         # Appendix D.4: a client that sent a session id is in compatibility mode; we send one
@@ -1069,27 +915,6 @@ class ServerConnection:
         if ch.legacy_session_id and not self._sent_ccs:
             self._out += self._tampered("record", plaintext_record(ContentType.change_cipher_spec, b"\x01"))
             self._sent_ccs = True
-
-    def _send_alert(self, description: AlertDescription) -> None:
-        level = 1 if description in (AlertDescription.close_notify, AlertDescription.user_canceled) else 2
-        payload = bytes([level, description])
-        if self._write is not None:
-            self._out += self._write.encrypt(ContentType.alert, payload)
-        else:
-            self._out += plaintext_record(ContentType.alert, payload)
-
-    def _fail(self, alert: AlertDescription) -> None:
-        """Queue a fatal alert and close (RFC 8446 §6.2)."""
-        if self.state is not State.CLOSED:
-            try:
-                self._send_alert(alert)
-            except TLSError:
-                pass
-            self.state = State.CLOSED
-
-    def _keylog(self, label: str, secret: bytes) -> None:
-        if self.config.keylog is not None:
-            self.config.keylog(label, self.client_random, secret)
 
 
 @dataclass
