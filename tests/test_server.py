@@ -610,3 +610,23 @@ def test_a_long_transfer_keeps_a_bounded_event_history(pki) -> None:
     received = conv.client.receive_data(conv.server.data_to_send())
     assert [e.data for e in received if isinstance(e, ApplicationData)] == chunks
     assert len(conv.client.events) == EVENT_HISTORY
+
+
+def test_server_ignores_what_follows_the_clients_close_notify(pki) -> None:
+    """§6.1: "Any data received after a closure alert has been received MUST be ignored." """
+    conv = conversation(server_config(pki), client_config(pki))
+    conv.run()
+    conv.client.close()
+    closing = conv.client.data_to_send()
+    events = conv.server.receive_data(closing + b"\x17\x03\x03\x00\x07garbage")  # would be bad_record_mac
+    assert any(isinstance(e, ConnectionClosed) for e in events)
+
+
+def test_server_does_not_answer_a_key_update_after_its_own_close(pki) -> None:
+    conv = conversation(server_config(pki), client_config(pki))
+    conv.run()
+    conv.server.close()
+    conv.client.receive_data(conv.server.data_to_send())
+    conv.client.key_update(request_peer_update=True)
+    conv.server.receive_data(conv.client.data_to_send())
+    assert conv.server.data_to_send() == b""  # neither a KeyUpdate nor an alert after close_notify

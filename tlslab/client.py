@@ -792,6 +792,8 @@ class ClientConnection(Endpoint):
     def _on_post_handshake_certificate_request(self, cr: CertificateRequest, raw: bytes) -> None:
         """Post-handshake authentication (§4.6.2): Certificate, CertificateVerify, Finished."""
         assert self.suite is not None
+        if self._write_closed:
+            return  # §6.1: nothing more may follow our close_notify, an answer included
         if not cr.certificate_request_context:
             raise IllegalParameter("post-handshake CertificateRequest needs a non-empty context")  # §4.3.2
         if cr.get(ExtensionType.signature_algorithms) is None:

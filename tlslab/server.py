@@ -356,6 +356,8 @@ class ServerConnection(Endpoint):
     # --------------------------------------------------------------- records (RFC 8446 §5)
 
     def _on_record(self, record: Record) -> None:
+        if self._read_closed:
+            return  # §6.1: "Any data received after a closure alert has been received MUST be ignored."
         if record.content_type == ContentType.change_cipher_spec:
             return self._on_change_cipher_spec(record)
         if self._read is None:
@@ -890,7 +892,7 @@ class ServerConnection(Endpoint):
 
     def _on_key_update(self, ku: KeyUpdate) -> None:
         self._update_read_keys()
-        if ku.request_update == KeyUpdateRequest.update_requested:
+        if ku.request_update == KeyUpdateRequest.update_requested and not self._write_closed:
             self._send_key_update(request_peer_update=False)  # §4.6.3: answer before sending more
 
     # --------------------------------------------------------------- sending
