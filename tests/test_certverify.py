@@ -517,3 +517,23 @@ def test_path_building_has_a_work_limit() -> None:
 )
 def test_hostname_matches_is_strict(pattern: str, name: str) -> None:
     assert hostname_matches(pattern, name) is False
+
+
+def test_client_chain_needs_client_auth_and_a_trusted_root():
+    """Mutual TLS (RFC 8446 §4.4.2.4): same path rules, clientAuth instead of serverAuth, no name."""
+    from tlslab.certverify import verify_client_chain
+
+    root = pki.make_ca("Client Root")
+    inter = pki.issue(root, common_name="Client Intermediate", is_ca=True)
+    alice = pki.issue(inter, common_name="alice", extended_key_usage=("clientAuth",))
+    server_only = pki.issue(inter, common_name="www", extended_key_usage=("serverAuth",))
+    path = verify_client_chain([alice.der(), inter.der()], trust_roots=[root.cert])
+    assert [c.subject.rfc4514_string() for c in path] == [
+        "CN=alice",
+        "CN=Client Intermediate",
+        "CN=Client Root",
+    ]
+    with pytest.raises(UnsupportedCertificate, match="not for TLS clients"):
+        verify_client_chain([server_only.der(), inter.der()], trust_roots=[root.cert])
+    with pytest.raises(UnknownCA):
+        verify_client_chain([alice.der(), inter.der()], trust_roots=[pki.make_ca("Other").cert])

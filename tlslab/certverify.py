@@ -122,17 +122,43 @@ def verify_server_chain(
     who = server_name or _name(certs[0])
     path = _build_path(certs[0], certs[1:], roots, who, now)
     _check_validity(path[0], 0, who, now)  # issuers were checked while the path was built
-    _check_server_auth(path[0], who)
+    _check_purpose(
+        path[0], who, ExtendedKeyUsageOID.SERVER_AUTH, "servers (extendedKeyUsage lacks serverAuth)"
+    )
     if server_name is not None:
         _check_name(path[0], server_name)
+    return path
+
+
+def verify_client_chain(
+    chain_der: Sequence[bytes],
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    now: dt.datetime | None = None,
+) -> list[x509.Certificate]:
+    """Validate a client's certificate chain (mutual TLS, RFC 8446 §4.4.2.4) against ``trust_roots``.
+
+    The same path rules as ``verify_server_chain``; no name to match (the server learns who the
+    client is from the certificate), and the leaf must allow clientAuth (RFC 5280 §4.2.1.12).
+    """
+    if not chain_der:
+        raise DecodeError("empty certificate_list where a client certificate was checked")
+    certs = [_parse(der, position, "client") for position, der in enumerate(chain_der)]
+    now = _utc(now)
+    who = _name(certs[0])
+    path = _build_path(certs[0], certs[1:], list(trust_roots), who, now)
+    _check_validity(path[0], 0, who, now)
+    _check_purpose(
+        path[0], who, ExtendedKeyUsageOID.CLIENT_AUTH, "clients (extendedKeyUsage lacks clientAuth)"
+    )
     return path
 
 
 # --- 1. parsing ------------------------------------------------------------------------------
 
 
-def _parse(der: bytes, position: int) -> x509.Certificate:
-    what = "the server's certificate" if position == 0 else f"certificate #{position} in the chain"
+def _parse(der: bytes, position: int, whose: str = "server") -> x509.Certificate:
+    what = f"the {whose}'s certificate" if position == 0 else f"certificate #{position} in the chain"
     try:
         cert = x509.load_der_x509_certificate(bytes(der))
         cert.extensions  # noqa: B018 -- parsed lazily; a malformed extension shows up here
@@ -305,13 +331,11 @@ def _check_issuer(cert: x509.Certificate, below: list[x509.Certificate]) -> None
         raise UnknownCA(f"{role} {_name(cert)} may not sign certificates (keyUsage lacks keyCertSign)")
 
 
-def _check_server_auth(leaf: x509.Certificate, server_name: str) -> None:
-    """RFC 5280 §4.2.1.12: if the leaf limits its purposes, serverAuth must be one of them."""
+def _check_purpose(leaf: x509.Certificate, who: str, purpose: x509.ObjectIdentifier, lacking: str) -> None:
+    """RFC 5280 §4.2.1.12: if the leaf limits its purposes, ``purpose`` must be one of them."""
     eku = _extension(leaf, x509.ExtendedKeyUsage)
-    if eku is not None and ExtendedKeyUsageOID.SERVER_AUTH not in eku:
-        raise UnsupportedCertificate(
-            f"certificate for {server_name} is not for TLS servers (extendedKeyUsage lacks serverAuth)"
-        )
+    if eku is not None and purpose not in eku:
+        raise UnsupportedCertificate(f"certificate for {who} is not for TLS {lacking}")
 
 
 # --- 4. the name (RFC 6125 §6) ---------------------------------------------------------------

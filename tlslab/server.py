@@ -131,7 +131,6 @@ from .endpoint import Endpoint
 from .errors import (
     AlertDescription,
     AlertError,
-    BadCertificate,
     CertificateRequired,
     DecodeError,
     DecryptError,
@@ -143,7 +142,6 @@ from .errors import (
     ProtocolVersion,
     TLSError,
     UnexpectedMessage,
-    UnsupportedCertificate,
 )
 from .events import (
     ApplicationData,
@@ -932,35 +930,10 @@ class _PostHandshakeAuth:
 def verify_client_chain(
     chain_der: Sequence[bytes], client_ca: Sequence[x509.Certificate]
 ) -> list[x509.Certificate]:
-    """Validate a client certificate chain against ``client_ca`` (RFC 5280 §6; RFC 8446 §4.4.2.4).
-
-    ``certverify.verify_server_chain`` does the path, signatures, dates and CA rules, without
-    a name to match. Its server-only rule is serverAuth in extendedKeyUsage, checked last (and
-    its only UnsupportedCertificate); a client needs clientAuth instead (RFC 5280 §4.2.1.12),
-    checked here first. So an UnsupportedCertificate from it means: everything else held.
-    """
+    """Validate a client certificate chain against ``client_ca`` (RFC 8446 §4.4.2.4)."""
     if not client_ca:
         raise InternalError("no client_ca to verify a client certificate against")
-    certs = [_load_client_certificate(der) for der in chain_der]
-    try:
-        eku = certs[0].extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        eku = None
-    if eku is not None and x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-        raise UnsupportedCertificate(
-            f"certificate of {certs[0].subject.rfc4514_string()} is not for TLS clients (extendedKeyUsage)"
-        )
-    try:
-        return certverify.verify_server_chain(chain_der, None, trust_roots=list(client_ca))
-    except UnsupportedCertificate:
-        return certs  # only the serverAuth rule failed, which does not apply to clients
-
-
-def _load_client_certificate(der: bytes) -> x509.Certificate:
-    try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise BadCertificate(f"could not parse the client certificate: {exc}") from exc
+    return certverify.verify_client_chain(chain_der, trust_roots=list(client_ca))
 
 
 __all__ = [
