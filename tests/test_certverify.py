@@ -537,3 +537,9 @@ def test_client_chain_needs_client_auth_and_a_trusted_root():
         verify_client_chain([server_only.der(), inter.der()], trust_roots=[root.cert])
     with pytest.raises(UnknownCA):
         verify_client_chain([alice.der(), inter.der()], trust_roots=[pki.make_ca("Other").cert])
+
+
+@pytest.mark.parametrize("name", ["0.0.0.0", "192.0.2.1", "::1", "[::1]"])
+def test_an_ip_address_never_matches_a_dns_name_entry(name):
+    """Found by hypothesis: an IP literal is matched against iPAddress entries only (RFC 6125 §1.7.2)."""
+    assert not hostname_matches(name, name)

@@ -30,7 +30,7 @@ import argparse
 import os
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _line(label: str, value: object) -> None:
     print(f"{label:<{LABEL_WIDTH}}{value}")
+
+
+def _sleep_until_interrupted() -> None:
+    """Block until Ctrl-C. (time.sleep, unlike Event.wait() on Python 3.10, wakes for SIGINT.)"""
+    while True:
+        time.sleep(3600)
 
 
 def run_lab(jupyter_args: Sequence[str]) -> int:
@@ -260,7 +266,7 @@ def run_serve(args: argparse.Namespace) -> int:
         )
         print("Ctrl-C stops it.", flush=True)
         try:
-            threading.Event().wait()
+            _sleep_until_interrupted()
         except KeyboardInterrupt:
             print("stopped")
     return 0
@@ -303,7 +309,7 @@ def run_tlslab_server(args: argparse.Namespace) -> int:
         print(f"clients  {'certificate required (--client-ca)' if client_ca else 'anonymous'}")
         print("Ctrl-C stops it.", flush=True)
         try:
-            threading.Event().wait()
+            _sleep_until_interrupted()
         except KeyboardInterrupt:
             print("stopped")
     return 0
