@@ -231,6 +231,12 @@ def test_console_script_failure_has_no_traceback() -> None:
     assert "Traceback" not in done.stderr
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as at a terminal, even when this test runs as a background job
+    (a shell without job control starts those with SIGINT ignored, and Python keeps it so)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_until_ctrl_c() -> None:
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "tlslab", "serve", "--port", "0"],
@@ -238,6 +244,7 @@ def test_serve_until_ctrl_c() -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=default_sigint,
     )
     try:
         lines = {}

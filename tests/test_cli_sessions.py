@@ -17,6 +17,7 @@ import time
 import pytest
 from hostile import SERVER_NAME, server_config
 from peers import openssl_server
+from test_cli import default_sigint
 
 from tlslab import pki as tp
 from tlslab.cli import main
@@ -110,7 +111,11 @@ def test_tlslab_serve_command(pki, tmp_path):
         "--early-data",
     ]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        command,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=default_sigint,
     )
     try:
         first = process.stdout.readline()

@@ -113,7 +113,7 @@ def _line(label: str, value: object) -> None:
 
 
 def _sleep_until_interrupted() -> None:
-    """Block until Ctrl-C. (time.sleep, unlike Event.wait() on Python 3.10, wakes for SIGINT.)"""
+    """Block until Ctrl-C (KeyboardInterrupt)."""
     while True:
         time.sleep(3600)
 
