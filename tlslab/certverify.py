@@ -366,7 +366,7 @@ def match_hostname(cert: x509.Certificate, name: str) -> bool:
     san = _extension(cert, x509.SubjectAlternativeName)
     if san is None:
         return False
-    ip = _ip_literal(name)
+    ip = ip_literal(name)
     if ip is not None:
         return ip in san.get_values_for_type(x509.IPAddress)
     return any(hostname_matches(pattern, name) for pattern in san.get_values_for_type(x509.DNSName))
@@ -386,7 +386,7 @@ def hostname_matches(pattern: str, name: str) -> bool:
     """
     if not pattern.isascii():
         return False  # dNSName is an IA5String (RFC 5280 §4.2.1.6): a U-label there is malformed
-    if _ip_literal(name) is not None:
+    if ip_literal(name) is not None:
         return False  # RFC 6125 §1.7.2, RFC 5280 §4.2.1.6: an IP address matches iPAddress entries only
     pattern, name = _normalize(pattern), _normalize(name)
     if not pattern or not name or not _labels_ok(name) or "*" in name:
@@ -422,7 +422,8 @@ def _labels_ok(name: str) -> bool:
     return all(0 < len(label) <= 63 and not any(c.isspace() for c in label) for label in name.split("."))
 
 
-def _ip_literal(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def ip_literal(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address if ``name`` is an IP literal (``[::1]`` brackets allowed), else None."""
     try:
         return ipaddress.ip_address(name.strip("[]"))
     except ValueError:

@@ -78,7 +78,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import extensions as ext
-from .certverify import verify_server_chain
+from .certverify import ip_literal, verify_server_chain
 from .constants import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
@@ -424,7 +424,7 @@ class ClientConnection(Endpoint):
         c = self.config
         shares = [ext.KeyShareEntry(g, ks.public) for g, ks in self._key_shares.items()]
         exts = []
-        if c.server_name and not _is_ip_literal(c.server_name):  # RFC 6066 §3: no IP literals in SNI
+        if c.server_name and ip_literal(c.server_name) is None:  # RFC 6066 §3: no IP literals in SNI
             exts.append(
                 ext.Extension(
                     ExtensionType.server_name, ext.ServerNameList([c.server_name.encode("ascii")]).encode()
@@ -889,16 +889,6 @@ def _load_certificate(der: bytes) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise BadCertificate(f"could not parse the server certificate: {exc}") from exc
-
-
-def _is_ip_literal(name: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 __all__ = [

@@ -39,6 +39,7 @@ import hashlib
 import hmac
 
 from .errors import InternalError
+from .messages import MessageHash
 from .suites import Suite
 
 # ---------------------------------------------------------------- RFC 5869 HKDF
@@ -110,8 +111,7 @@ def hrr_message_hash(client_hello1: bytes, hash_name: str = "sha256") -> bytes:
     ``handshake_type message_hash (254) || 00 00 Hash.length || Hash(ClientHello1)``,
     so a stateless server can keep just the hash of ClientHello1 in its cookie.
     """
-    digest = transcript_hash(client_hello1, hash_name)
-    return bytes([254, 0, 0, len(digest)]) + digest
+    return MessageHash(transcript_hash(client_hello1, hash_name)).encode()
 
 
 def derive_secret(secret: bytes, label: bytes, messages: bytes, hash_name: str = "sha256") -> bytes:
