@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from peers import openssl_server  # noqa: E402
 
 import tlslab  # noqa: E402
-from tlslab import pki  # noqa: E402
+from tlslab.lab import pki  # noqa: E402
 
 HOST, NAME = "127.0.0.1", "localhost"
 HANDSHAKE_TARGET = 1.5  # tlslab's median handshake may take at most 1.5x ssl's

@@ -48,8 +48,8 @@ class PKIFiles:
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PKIFiles:
-    """Root -> intermediate -> leaves (every ``tlslab.pki.KEY_KINDS``) for localhost and 127.0.0.1."""
-    from tlslab import pki as tp
+    """Root -> intermediate -> leaves (every ``tlslab.lab.pki.KEY_KINDS``) for localhost and 127.0.0.1."""
+    from tlslab.lab import pki as tp
 
     directory = tmp_path_factory.mktemp("pki")
     root = tp.make_ca("tlslab Test Root CA")

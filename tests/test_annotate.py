@@ -1,11 +1,12 @@
-"""tlslab.annotate: spans tile every RFC 8448 message and record exactly, with the RFC's names."""
+"""tlslab.course.annotate: spans tile every RFC 8448 message and record exactly, with the RFC's names."""
 
 from __future__ import annotations
 
 import pytest
 
 from tlslab import extensions as ext
-from tlslab.annotate import (
+from tlslab.constants import CipherSuite, ContentType, ExtensionType, NamedGroup
+from tlslab.course.annotate import (
     Span,
     annotate,
     annotate_handshake,
@@ -17,11 +18,10 @@ from tlslab.annotate import (
     to_fields,
     walk,
 )
-from tlslab.constants import CipherSuite, ContentType, ExtensionType, NamedGroup
+from tlslab.course.rfc8448 import TRACES, trace
 from tlslab.errors import DecodeError
 from tlslab.messages import ClientHello, decode_handshake
 from tlslab.record import plaintext_record
-from tlslab.rfc8448 import TRACES, trace
 
 MESSAGE_KEYS = {
     "client_hello",

@@ -1,4 +1,4 @@
-"""tlslab.attacks: each attacker helper does what notebook 09 says, and the client refuses it."""
+"""tlslab.lab.attacks: each attacker helper does what notebook 09 says, and the client refuses it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 import tlslab
-from tlslab import attacks, lab, pki
+from tlslab import lab
 from tlslab.client import ClientConfig, ClientConnection
 from tlslab.constants import DOWNGRADE_TLS12
 from tlslab.errors import (
@@ -18,6 +18,7 @@ from tlslab.errors import (
     IllegalParameter,
     ProtocolVersion,
 )
+from tlslab.lab import attacks, pki
 from tlslab.server import ServerConnection
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"

@@ -26,9 +26,9 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlslab import pki
 from tlslab.certverify import MAX_SIGNATURE_CHECKS, hostname_matches, match_hostname, verify_server_chain
 from tlslab.errors import AlertError, BadCertificate, CertificateExpired, UnknownCA, UnsupportedCertificate
+from tlslab.lab import pki
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 DAY = dt.timedelta(days=1)

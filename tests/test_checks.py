@@ -1,4 +1,4 @@
-"""tlslab.checks: references, planted mistakes get their own hint, stubs, errors, timeouts, the capstone plug."""
+"""tlslab.course.checks: references, planted mistakes get their own hint, stubs, errors, timeouts, the capstone plug."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import random
 import pytest
 from cryptography.hazmat.primitives.asymmetric import x25519 as cx25519
 
-from tlslab import checks, client, keyschedule, record
-from tlslab.checks import TASKS, check, grade_all, run_task
+from tlslab import client, keyschedule, record
+from tlslab.course import checks
+from tlslab.course.checks import TASKS, check, grade_all, run_task
 
 CASE_TASKS = [t for t in TASKS.values() if t.runner is None]
 
@@ -174,7 +175,7 @@ def test_x25519_reference_agrees_with_cryptography() -> None:
 
 
 def test_der_length_reference_reads_a_real_certificate() -> None:
-    from tlslab.rfc8448 import trace
+    from tlslab.course.rfc8448 import trace
 
     cert = trace("simple_1rtt")["server_certificate"][11:]
     length, start = checks.der_length_ref(cert, 1)
@@ -274,7 +275,7 @@ def test_hand_written_wrong_answers_08(task_id: str, func, words: str) -> None:
 
 def test_08_references_give_rfc8448_values() -> None:
     """The references reproduce RFC 8448 §3/§4 (ticket PSK, binder, early traffic secret) on their own."""
-    from tlslab.rfc8448 import trace
+    from tlslab.course.rfc8448 import trace
 
     simple, resumed = trace("simple_1rtt"), trace("resumed_0rtt")
     ticket_psk = TASKS["ticket-psk"].reference(simple["resumption_master_secret"], simple["ticket_nonce"])

@@ -19,9 +19,9 @@ from hostile import SERVER_NAME, server_config
 from peers import openssl_server
 from test_cli import default_sigint
 
-from tlslab import pki as tp
 from tlslab.cli import main
-from tlslab.serve import TLSLabServer
+from tlslab.lab import pki as tp
+from tlslab.lab.serve import TLSLabServer
 
 pytestmark = pytest.mark.interop  # every test here uses sockets on 127.0.0.1
 

@@ -31,14 +31,14 @@ from test_client_rfc8448 import (
 
 import tlslab
 from tlslab import client as client_module
-from tlslab import pki as tp
 from tlslab.client import CertificateRequested, HandshakeComplete
+from tlslab.course.rfc8448 import trace
 from tlslab.errors import AlertDescription, PeerAlert
 from tlslab.events import ClientAuthenticated
+from tlslab.lab import pki as tp
+from tlslab.lab.serve import TLSLabServer
 from tlslab.messages import decode_handshake
 from tlslab.psk import TicketStore
-from tlslab.rfc8448 import trace
-from tlslab.serve import TLSLabServer
 from tlslab.signatures import verify_signature
 
 # --------------------------------------------------------------------------- RFC 8448 §5

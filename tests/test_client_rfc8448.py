@@ -5,7 +5,7 @@ ClientHello contents NSS sent (read off the RFC's hex: the groups, the signature
 algorithms, and three extensions tlslab does not send by itself). Everything
 else it computes: the key share, the encodings, the key schedule, the server
 flight's decryption and checks, and the client's Finished record.
-Source of every expected value: RFC 8448 (tlslab/data/rfc8448.json).
+Source of every expected value: RFC 8448 (tlslab/course/data/rfc8448.json).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from tlslab.client import (
     NewTicket,
 )
 from tlslab.constants import CipherSuite, ContentType, ExtensionType, NamedGroup
+from tlslab.course.rfc8448 import raw, trace
 from tlslab.keylog import MemoryKeyLog
 from tlslab.keyschedule import finished_verify_data, transcript_hash
 from tlslab.messages import Certificate, Finished, HandshakeBuffer, decode_handshake
 from tlslab.record import RecordProtection, RecordReader
-from tlslab.rfc8448 import raw, trace
 from tlslab.suites import SUITES
 
 # RFC 8448 §3, the ClientHello's supported_groups: x25519, secp256r1, secp384r1, secp521r1, ffdhe2048..8192.

@@ -175,7 +175,7 @@ def test_notebook_imports_only_what_colab_and_tlslab_give(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_notebook_needs_no_file_beside_it(path: Path) -> None:
-    """Colab opens one file: data comes from package resources (tlslab/data), images from URLs."""
+    """Colab opens one file: data comes from package resources (tlslab/course/data), images from URLs."""
     notebook = load(path)
     files = [m[0] for src in code_sources(notebook) for m in [LOCAL_FILE.search(src)] if m]
     assert not files, f"code names local files, absent on Colab: {files}"

@@ -21,6 +21,7 @@ from hostile import Piece, client_config, conversation, server_config
 
 from tlslab import extensions as ext
 from tlslab.constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, TLS12, ContentType, ExtensionType, SignatureScheme
+from tlslab.course.rfc8448 import trace
 from tlslab.errors import AlertDescription as A
 from tlslab.errors import AlertError, PeerAlert, TLSError, UnexpectedMessage, UnsupportedExtension
 from tlslab.keylog import KeyLog
@@ -33,7 +34,6 @@ from tlslab.messages import (
     decode_handshake,
 )
 from tlslab.record import Record, RecordProtection, RecordReader, encode_inner_plaintext, per_record_nonce
-from tlslab.rfc8448 import trace
 from tlslab.signatures import certificate_verify_content, verify_signature
 from tlslab.suites import SUITES
 from tlslab.wire import Writer

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tlslab import checks, course
+from tlslab.course import build as course
+from tlslab.course import checks
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
@@ -90,7 +91,7 @@ def _execute(path: Path, slug: str) -> tuple[nbformat.NotebookNode, dict]:
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(
         nbformat.v4.new_code_cell(
-            f"import json, tlslab.checks\nprint('GRADES' + json.dumps(tlslab.checks.grade_all(globals(), {slug!r})))"
+            f"import json, tlslab.course.checks\nprint('GRADES' + json.dumps(tlslab.course.checks.grade_all(globals(), {slug!r})))"
         )
     )
     NotebookClient(

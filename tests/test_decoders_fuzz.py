@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tlslab.constants import HELLO_RETRY_REQUEST_RANDOM, ExtensionType, HandshakeType
+from tlslab.course.rfc8448 import trace
 from tlslab.errors import TLSError
 from tlslab.extensions import (
     ALPN,
@@ -55,7 +56,6 @@ from tlslab.messages import (
     ServerHello,
     decode_handshake,
 )
-from tlslab.rfc8448 import trace
 
 FAST = settings(max_examples=500, deadline=None)
 SLOW = settings(max_examples=200, deadline=None)

@@ -1,4 +1,4 @@
-"""tlslab.der: the from-scratch DER reader, checked against cryptography's view of the same certificates."""
+"""tlslab.course.der: the from-scratch DER reader, checked against cryptography's view of the same certificates."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlslab import der, messages, pki, rfc8448
+from tlslab import messages
+from tlslab.course import der, rfc8448
 from tlslab.errors import DecodeError
+from tlslab.lab import pki
 
 NOT_BEFORE = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 NOT_AFTER = dt.datetime(2030, 4, 1, 12, 30, 5, tzinfo=dt.timezone.utc)

@@ -32,14 +32,14 @@ import tlslab
 from tlslab import extensions as ext
 from tlslab.client import ApplicationData, ClientConnection, HandshakeComplete, NewTicket
 from tlslab.constants import ContentType, ExtensionType, NamedGroup
+from tlslab.course.rfc8448 import raw, trace
 from tlslab.errors import AlertDescription, PeerAlert
 from tlslab.events import EarlyData
 from tlslab.keylog import MemoryKeyLog
+from tlslab.lab.serve import TLSLabServer
 from tlslab.messages import HandshakeBuffer, decode_handshake
 from tlslab.psk import TicketStore
 from tlslab.record import RecordProtection
-from tlslab.rfc8448 import raw, trace
-from tlslab.serve import TLSLabServer
 from tlslab.server import ServerConnection
 
 EARLY = ExtensionType.early_data

@@ -1,4 +1,4 @@
-"""tlslab.figures.certificates: the chain picture and the failure gallery say the right things."""
+"""tlslab.course.figures.certificates: the chain picture and the failure gallery say the right things."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from tlslab import pki  # noqa: E402
-from tlslab.figures import certificates as fc  # noqa: E402
+from tlslab.course.figures import certificates as fc  # noqa: E402
+from tlslab.lab import pki  # noqa: E402
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2030, 6, 1, tzinfo=UTC)

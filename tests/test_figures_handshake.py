@@ -1,4 +1,4 @@
-"""tlslab.figures.handshake: the state machine matches the client, the recorder names what was on the wire."""
+"""tlslab.course.figures.handshake: the state machine matches the client, the recorder names what was on the wire."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from test_client_rfc8448 import (
 )
 
 from tlslab import extensions as ext
-from tlslab.annotate import annotate_record
 from tlslab.client import EXPECT, ClientConfig, ClientConnection, State
 from tlslab.constants import CipherSuite, ContentType, ExtensionType, NamedGroup
-from tlslab.figures.handshake import (
+from tlslab.course.annotate import annotate_record
+from tlslab.course.figures.handshake import (
     TRANSITIONS,
     ConnectionRecorder,
     figure_texts,
@@ -33,11 +33,11 @@ from tlslab.figures.handshake import (
     state_machine_figure,
     transitions,
 )
+from tlslab.course.rfc8448 import trace
 from tlslab.keylog import MemoryKeyLog
 from tlslab.lab import StandIn
 from tlslab.messages import HandshakeBuffer, decode_handshake
 from tlslab.record import RecordProtection, RecordReader
-from tlslab.rfc8448 import trace
 from tlslab.suites import SUITES
 
 
@@ -64,7 +64,7 @@ def test_state_machine_figure_has_every_state_and_message() -> None:
 def test_transitions_cover_expect_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     assert transitions() == TRANSITIONS
     changed = {**EXPECT, State.WAIT_EE: EXPECT[State.WAIT_EE] | {ExtensionType.key_share}}
-    monkeypatch.setattr("tlslab.figures.handshake.EXPECT", changed)
+    monkeypatch.setattr("tlslab.course.figures.handshake.EXPECT", changed)
     with pytest.raises(ValueError, match="EXPECT changed"):
         transitions()
     with pytest.raises(ValueError):

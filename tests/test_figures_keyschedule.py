@@ -1,6 +1,6 @@
-"""tlslab.figures.keyschedule: the values against RFC 8448, the explorer's inputs, the figure's texts.
+"""tlslab.course.figures.keyschedule: the values against RFC 8448, the explorer's inputs, the figure's texts.
 
-Expected values come from RFC 8448 (tlslab/data/rfc8448.json, including the
+Expected values come from RFC 8448 (tlslab/course/data/rfc8448.json, including the
 HKDF inputs the RFC prints) and, for SHA-384, from cryptography's HKDF.
 """
 
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from tlslab.constants import CipherSuite  # noqa: E402
-from tlslab.figures.keyschedule import (  # noqa: E402
+from tlslab.course.figures.keyschedule import (  # noqa: E402
     STEPS,
     compute_key_schedule,
     default_suite,
@@ -30,7 +30,7 @@ from tlslab.figures.keyschedule import (  # noqa: E402
     key_schedule_figure,
     short_hex,
 )
-from tlslab.rfc8448 import trace, value_info  # noqa: E402
+from tlslab.course.rfc8448 import trace, value_info  # noqa: E402
 from tlslab.suites import SUITES  # noqa: E402
 
 

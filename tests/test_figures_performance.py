@@ -1,4 +1,4 @@
-"""tlslab.figures.performance: each figure draws the numbers it is given, with the words the notebooks use."""
+"""tlslab.course.figures.performance: each figure draws the numbers it is given, with the words the notebooks use."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from tlslab.figures import performance as perf  # noqa: E402
-from tlslab.measure import format_seconds  # noqa: E402
+from tlslab.course.figures import performance as perf  # noqa: E402
+from tlslab.lab.measure import format_seconds  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

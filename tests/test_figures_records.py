@@ -1,4 +1,4 @@
-"""tlslab.figures.records: fields, figures and nonce rows drawn from RFC 8448's server flight record.
+"""tlslab.course.figures.records: fields, figures and nonce rows drawn from RFC 8448's server flight record.
 
 Expected values: RFC 8448 §3 (the record, its key and IV, the handshake
 messages inside it), decrypted with cryptography's AESGCM.
@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from tlslab.figures.records import (  # noqa: E402
+from tlslab.course.figures.records import (  # noqa: E402
     inner_parts,
     inner_plaintext_fields,
     nonce_figure,
@@ -23,9 +23,9 @@ from tlslab.figures.records import (  # noqa: E402
     record_fields,
     record_figure,
 )
-from tlslab.nb import annotated_hex, flatten_fields  # noqa: E402
+from tlslab.course.nb import annotated_hex, flatten_fields  # noqa: E402
+from tlslab.course.rfc8448 import trace  # noqa: E402
 from tlslab.record import encode_inner_plaintext  # noqa: E402
-from tlslab.rfc8448 import trace  # noqa: E402
 
 T = trace("simple_1rtt")
 RECORD = T["server_handshake_flight_record"]

@@ -1,4 +1,4 @@
-"""tlslab.figures.resumption: the figures draw the numbers they are given, with the notebook's words."""
+"""tlslab.course.figures.resumption: the figures draw the numbers they are given, with the notebook's words."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
-from tlslab.figures import resumption  # noqa: E402
+from tlslab.course.figures import resumption  # noqa: E402
 
 
 def texts(ax) -> list[str]:

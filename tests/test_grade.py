@@ -1,4 +1,4 @@
-"""python -m tlslab.grade on the sample submissions: full, empty, partly wrong, hanging, broken, cheating."""
+"""python -m tlslab.course.grade on the sample submissions: full, empty, partly wrong, hanging, broken, cheating."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tlslab import grade
+from tlslab.course import grade
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 

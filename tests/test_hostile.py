@@ -43,7 +43,6 @@ from hypothesis import strategies as st
 
 import tlslab
 from tlslab import extensions as ext
-from tlslab import pki as tp
 from tlslab.client import ClientConnection
 from tlslab.constants import (
     DOWNGRADE_TLS12,
@@ -75,6 +74,7 @@ from tlslab.errors import (
     UnknownCA,
     UnsupportedExtension,
 )
+from tlslab.lab import pki as tp
 from tlslab.messages import (
     CertificateEntry,
     CertificateRequest,

@@ -63,7 +63,7 @@ needs_kyber = pytest.mark.skipif(
 
 def _server_accepts_hybrid() -> bool:
     """Whether ``ServerConfig`` takes X25519MLKEM768 (server.py refused it before it had a KEM side)."""
-    from tlslab import pki
+    from tlslab.lab import pki
 
     leaf = pki.make_ca("hybrid probe", "ed25519")
     try:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tlslab.client import DEFAULT_GROUPS
 from tlslab.constants import NamedGroup
+from tlslab.course.rfc8448 import trace
 from tlslab.errors import HandshakeFailure, IllegalParameter, InternalError
 from tlslab.keyexchange import (
     ALL_GROUPS,
@@ -25,7 +26,6 @@ from tlslab.keyexchange import (
     generate_key_share,
     respond_to_key_share,
 )
-from tlslab.rfc8448 import trace
 
 try:
     from cryptography.hazmat.primitives.asymmetric import mlkem

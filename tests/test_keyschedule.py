@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from peers import python_ssl_server, require_tool
 
 from tlslab.constants import CipherSuite
+from tlslab.course.rfc8448 import TRACES, raw, trace
 from tlslab.errors import InternalError
 from tlslab.keyschedule import (
     KeySchedule,
@@ -39,7 +40,6 @@ from tlslab.keyschedule import (
     traffic_keys,
     transcript_hash,
 )
-from tlslab.rfc8448 import TRACES, raw, trace
 from tlslab.suites import SUITES
 
 SUITE = SUITES[CipherSuite.TLS_AES_128_GCM_SHA256]  # every RFC 8448 trace negotiates 0x1301

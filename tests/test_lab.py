@@ -20,8 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from peers import read_keylog, read_until, require_tool
 
-from tlslab import lab
-from tlslab.lab import StandIn, Target, reach_example_com, start_stand_in
+from tlslab.lab import StandIn, Target, reach_example_com, standin, start_stand_in
 
 
 @pytest.fixture(scope="module")
@@ -182,12 +181,12 @@ def test_a_silent_client_does_not_block_others(stand_in: StandIn) -> None:
     with socket.create_connection((stand_in.host, stand_in.port), timeout=5):
         start = time.monotonic()
         _, response = fetch(stand_in)
-        assert time.monotonic() - start < lab.CONNECTION_TIMEOUT / 2
+        assert time.monotonic() - start < standin.CONNECTION_TIMEOUT / 2
     assert response.startswith(b"HTTP/1.1 200 OK")
 
 
 def test_silent_client_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lab, "CONNECTION_TIMEOUT", 0.3)
+    monkeypatch.setattr(standin, "CONNECTION_TIMEOUT", 0.3)
     with StandIn() as server, socket.create_connection((server.host, server.port), timeout=5) as silent:
         assert silent.recv(100) == b""  # the server gave up on us and closed
 
@@ -245,7 +244,7 @@ def test_environment_says_offline() -> None:
 
 
 def test_offline_false_is_the_real_site_without_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lab, "_example_com_answers", lambda timeout: pytest.fail("must not probe"))
+    monkeypatch.setattr(standin, "_example_com_answers", lambda timeout: pytest.fail("must not probe"))
     target = reach_example_com(offline=False)
     assert target == Target("example.com", 443, "example.com", None)
     assert not target.is_stand_in
@@ -254,9 +253,9 @@ def test_offline_false_is_the_real_site_without_connecting(monkeypatch: pytest.M
 
 def test_probe_decides_when_not_told(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.delenv("TLSLAB_OFFLINE")
-    monkeypatch.setattr(lab, "_example_com_answers", lambda timeout: None)
+    monkeypatch.setattr(standin, "_example_com_answers", lambda timeout: None)
     assert not reach_example_com().is_stand_in
-    monkeypatch.setattr(lab, "_example_com_answers", lambda timeout: "Network is unreachable")
+    monkeypatch.setattr(standin, "_example_com_answers", lambda timeout: "Network is unreachable")
     with reach_example_com() as target:
         assert target.is_stand_in
     assert "did not answer (Network is unreachable); using the offline stand-in" in capsys.readouterr().err
@@ -268,5 +267,5 @@ def test_probe_failure_message(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(address: tuple[str, int], timeout: float) -> socket.socket:
         raise ConnectionRefusedError(111, "Connection refused")
 
-    monkeypatch.setattr(lab.socket, "create_connection", refuse)
-    assert "Connection refused" in lab._example_com_answers(0.1)
+    monkeypatch.setattr(standin.socket, "create_connection", refuse)
+    assert "Connection refused" in standin._example_com_answers(0.1)

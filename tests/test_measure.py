@@ -1,4 +1,4 @@
-"""tlslab.measure: the arithmetic of the timing helpers (with a fake clock), and the timing server.
+"""tlslab.lab.measure: the arithmetic of the timing helpers (with a fake clock), and the timing server.
 
 No test here asserts a speed: a clock that we move by hand gives exact answers,
 and the server is checked for what it answers, not how fast.
@@ -13,9 +13,9 @@ import ssl
 import pytest
 
 import tlslab
-from tlslab import measure
 from tlslab.constants import CipherSuite
-from tlslab.measure import (
+from tlslab.lab import measure
+from tlslab.lab.measure import (
     MIB,
     ProfileRow,
     ServerProcess,

@@ -26,6 +26,7 @@ from tlslab.constants import (
     SignatureScheme,
     name_of,
 )
+from tlslab.course.rfc8448 import trace
 from tlslab.errors import DecodeError, IllegalParameter, ProtocolVersion, UnexpectedMessage
 from tlslab.extensions import (
     ALPN,
@@ -65,7 +66,6 @@ from tlslab.messages import (
     ServerHello,
     decode_handshake,
 )
-from tlslab.rfc8448 import trace
 from tlslab.wire import Reader
 
 S = trace("simple_1rtt")

@@ -1,4 +1,4 @@
-"""Hygiene of the course notebooks (notebooks/README.md), and unit tests of tlslab.nb.
+"""Hygiene of the course notebooks (notebooks/README.md), and unit tests of tlslab.course.nb.
 
 nbval (in pyproject's addopts) runs every notebook and compares its outputs; these tests
 check what nbval does not: names, the fixed first and last cells, clean metadata, that the
@@ -18,7 +18,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from tlslab import course, nb
+from tlslab.course import build as course
+from tlslab.course import nb
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -215,7 +216,7 @@ def test_nbtool_normalise_strips_noise() -> None:
     cell = nbformat.v4.new_code_cell(
         "1 / 0", metadata={"execution": {"iopub.status.idle": "2024"}, "tags": ["raises-exception"]}
     )
-    trace = f"File {ROOT / 'tlslab' / 'nb.py'}:3, in <module>"
+    trace = f"File {ROOT / 'tlslab' / 'course' / 'nb.py'}:3, in <module>"
     cell.outputs = [nbformat.v4.new_output("error", ename="E", evalue="", traceback=[trace])]
     formatted = nbformat.v4.new_code_cell(INSTALL_CELL.replace("import sys\n", "import sys\n\n"))
     notebook = nbformat.v4.new_notebook(cells=[formatted, cell], metadata={"widgets": {"state": {}}})
@@ -223,10 +224,10 @@ def test_nbtool_normalise_strips_noise() -> None:
     assert notebook.metadata.kernelspec.name == "python3" and "widgets" not in notebook.metadata
     assert notebook.cells[0].source == INSTALL_CELL, "the blank line ruff format adds is taken out"
     assert dict(notebook.cells[1].metadata) == {"tags": ["raises-exception"]}
-    assert notebook.cells[1].outputs[0].traceback == ["File tlslab/nb.py:3, in <module>"]
+    assert notebook.cells[1].outputs[0].traceback == ["File tlslab/course/nb.py:3, in <module>"]
 
 
-# ---------------------------------------------------------------- tlslab.nb
+# ---------------------------------------------------------------- tlslab.course.nb
 
 FIELDS = [(0, 2, "length"), (2, 5, "label <b>", [(2, 3, "prefix"), (3, 5, "rest")]), (5, 5, "empty")]
 DATA = b"\x00\x20tls"
@@ -314,6 +315,6 @@ def test_hex_explorer_follows_the_dropdown() -> None:
 
 
 def test_importing_tlslab_nb_does_not_import_ipython() -> None:
-    code = "import sys, tlslab.nb; print(sorted({'IPython', 'ipywidgets'} & set(sys.modules)))"
+    code = "import sys, tlslab.course.nb; print(sorted({'IPython', 'ipywidgets'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -23,8 +23,8 @@ from tlslab import extensions as ext
 from tlslab.client import ClientConfig, ClientConnection, HandshakeComplete
 from tlslab.constants import CipherSuite, ExtensionType, NamedGroup
 from tlslab.errors import AlertDescription, PeerAlert
+from tlslab.lab.serve import TLSLabServer
 from tlslab.psk import TicketStore, load_session, save_session
-from tlslab.serve import TLSLabServer
 
 # --------------------------------------------------------------------------- in memory
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from tlslab.constants import TLS10, TLS12, CipherSuite, ContentType
+from tlslab.course.rfc8448 import TRACES, raw, trace
 from tlslab.errors import BadRecordMac, UnexpectedMessage
 from tlslab.record import Record, RecordProtection, RecordReader, plaintext_record
-from tlslab.rfc8448 import TRACES, raw, trace
 from tlslab.suites import SUITES
 
 SUITE = SUITES[CipherSuite.TLS_AES_128_GCM_SHA256]

@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tlslab import pki
 from tlslab.constants import SignatureScheme
+from tlslab.course.rfc8448 import trace
 from tlslab.errors import DecryptError, IllegalParameter, UnsupportedCertificate
-from tlslab.rfc8448 import trace
+from tlslab.lab import pki
 from tlslab.signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     certificate_verify_content,

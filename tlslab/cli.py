@@ -17,7 +17,7 @@ Resumption (RFC 8446 §2.2): ``--sess-out FILE`` saves the newest ticket (JSON, 
 (§2.3), else right after the handshake. ``--cert/--key`` answer a CertificateRequest (§4.4.2).
 
 ``tlslab serve --cert PEM --key PEM [--client-ca PEM] [--early-data]`` runs the tlslab server
-(``tlslab/serve.py``); without ``--cert`` it runs the stand-in for example.com.
+(``tlslab/lab/serve.py``); without ``--cert`` it runs the stand-in for example.com.
 
 Names are spelled as IANA registers them: groups ``x25519,secp256r1,...``, suites
 ``TLS_AES_128_GCM_SHA256,...``. Failures print one line ``error: <alert>: <reason>`` and exit 1;
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--early-data", action="store_true", help="let tickets carry 0-RTT data")
 
     # Listed for --help; main() hands `tlslab lab ...` to JupyterLab and `tlslab grade ...` to
-    # tlslab.grade, which have their own options.
+    # tlslab.course.grade, which have their own options.
     commands.add_parser(
         "lab", help="open the course in JupyterLab at notebook 00 (extra options go to jupyter lab)"
     )
@@ -277,7 +277,7 @@ def run_tlslab_server(args: argparse.Namespace) -> int:
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    from .serve import TLSLabServer
+    from .lab.serve import TLSLabServer
     from .server import ServerConfig
 
     if not (args.cert and args.key):
@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_lab(argv[1:])
     if argv[:1] == ["grade"]:
         try:
-            from . import grade  # nbclient (with JupyterLab, the [lab] extra) is needed only here
+            from .course import grade  # nbclient (with JupyterLab, the [lab] extra) is needed only here
         except ImportError as exc:
             print(f"error: grading needs nbclient ({exc}); pip install 'tlslab[lab]'", file=sys.stderr)
             return 2

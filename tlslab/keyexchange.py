@@ -36,7 +36,7 @@ was added) built with an OpenSSL/AWS-LC that has ML-KEM. Without it tlslab still
 imports; X25519MLKEM768 is left out of ``ALL_GROUPS`` and asking for it raises
 ``HandshakeFailure`` naming the reason (``MLKEM_UNAVAILABLE`` holds it).
 
-    >>> from tlslab.rfc8448 import trace
+    >>> from tlslab.course.rfc8448 import trace
     >>> t = trace("simple_1rtt")
     >>> share = generate_key_share(NamedGroup.x25519, t["client_ephemeral_x25519_private_key"])
     >>> share.public == t["client_ephemeral_x25519_public_key"]

@@ -16,7 +16,7 @@ takes exactly one whole message and returns the matching dataclass; it is strict
 subclasses. Extensions stay raw (``extensions.Extension``) in wire order, so a
 decoded message re-encodes to the very same bytes:
 
-    >>> from tlslab.rfc8448 import trace
+    >>> from tlslab.course.rfc8448 import trace
     >>> wire = trace("simple_1rtt")["server_finished"]
     >>> msg = decode_handshake(wire)
     >>> type(msg).__name__, len(msg.verify_data), msg.encode() == wire

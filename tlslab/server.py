@@ -110,10 +110,10 @@ from enum import Enum
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import certverify
-from . import extensions as ext
-from .client import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS
-from .constants import (
+from tlslab import certverify
+from tlslab import extensions as ext
+from tlslab.client import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS
+from tlslab.constants import (
     HELLO_RETRY_REQUEST_RANDOM,
     TLS12,
     TLS13,
@@ -127,8 +127,8 @@ from .constants import (
     SignatureScheme,
     name_of,
 )
-from .endpoint import Endpoint
-from .errors import (
+from tlslab.endpoint import Endpoint
+from tlslab.errors import (
     AlertDescription,
     AlertError,
     CertificateRequired,
@@ -143,22 +143,22 @@ from .errors import (
     TLSError,
     UnexpectedMessage,
 )
-from .events import (
+from tlslab.events import (
     ApplicationData,
     ClientAuthenticated,
     EarlyData,
     Event,
 )
-from .keyexchange import ALL_GROUPS, respond_to_key_share
-from .keylog import KeyLogCallback
-from .keyschedule import (
+from tlslab.keyexchange import ALL_GROUPS, respond_to_key_share
+from tlslab.keylog import KeyLogCallback
+from tlslab.keyschedule import (
     KeySchedule,
     finished_verify_data,
     hrr_message_hash,
     resumption_psk,
     transcript_hash,
 )
-from .messages import (
+from tlslab.messages import (
     Certificate,
     CertificateEntry,
     CertificateRequest,
@@ -174,7 +174,7 @@ from .messages import (
     ServerHello,
     decode_handshake,
 )
-from .psk import (
+from tlslab.psk import (
     MAX_TICKET_LIFETIME,
     TICKET_AGE_WINDOW_MS,
     SessionState,
@@ -184,8 +184,8 @@ from .psk import (
     suite_hash,
     truncated_client_hello,
 )
-from .record import Record, RecordProtection, plaintext_record
-from .signatures import (
+from tlslab.record import Record, RecordProtection, plaintext_record
+from tlslab.signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     PrivateKey,
     certificate_verify_content,
@@ -193,7 +193,7 @@ from .signatures import (
     sign,
     verify_signature,
 )
-from .suites import SUITES
+from tlslab.suites import SUITES
 
 MAX_SKIPPED_EARLY_DATA = 1 << 16  # bytes of rejected 0-RTT we skip before calling it an attack
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from tlslab.course import INSTALL_CELL
+from tlslab.course.build import INSTALL_CELL
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_URL = "https://github.com/tlslab/tlslab"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from .errors import TLSError
-from .events import (
+from tlslab.errors import TLSError
+from tlslab.events import (
     ApplicationData,
     ClientAuthenticated,
     ConnectionClosed,
@@ -28,8 +28,8 @@ from .events import (
     Event,
     HandshakeComplete,
 )
-from .psk import TicketStore
-from .server import ServerConfig, ServerConnection, State
+from tlslab.psk import TicketStore
+from tlslab.server import ServerConfig, ServerConnection, State
 
 RECV_SIZE = 65536
 MAX_REQUEST = 1 << 16

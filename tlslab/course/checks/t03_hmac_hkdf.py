@@ -7,9 +7,9 @@ import hmac
 import random
 from collections.abc import Callable
 
-from .. import keyschedule
-from .common import _T, _hash, _hlen, _rand_bytes
-from .core import Case, Mistake, Task, register
+from tlslab import keyschedule
+from tlslab.course.checks.common import _T, _hash, _hlen, _rand_bytes
+from tlslab.course.checks.core import Case, Mistake, Task, register
 
 
 def _hmac_ref(key: bytes, message: bytes) -> bytes:

@@ -1,6 +1,6 @@
 """Graded exercises: the task registry, instant feedback in the notebook, and grading.
 
-``from tlslab.checks import check`` in a notebook; ``grade_all`` for the grader. How a task is
+``from tlslab.course.checks import check`` in a notebook; ``grade_all`` for the grader. How a task is
 built, checked and graded: the docstring of ``core``. The package:
 
 * ``core``: the machinery (``Task``, ``Case``, ``Mistake``, ``register``, ``TASKS``, ``check``,
@@ -32,7 +32,7 @@ _PARTS = (
 )
 
 # Import the parts in this order: each notebook's module registers its tasks on import, so this
-# is the order of ``TASKS``. ``importlib.reload(tlslab.checks)`` (the grader does it in the
+# is the order of ``TASKS``. ``importlib.reload(tlslab.course.checks)`` (the grader does it in the
 # learner's kernel, to undo whatever the notebook changed) re-runs only this file: then re-run
 # every part as well, in the same order. A fresh ``core`` starts with an empty ``TASKS``, so each
 # task registers once, and nothing the notebook changed is left over.
@@ -43,14 +43,14 @@ for _part in _PARTS:
     else:
         _importlib.reload(_module)
 
-# The API of ``tlslab.checks``, as it was when it was one module (notebooks, tests, the grader).
-from .capstone import (  # noqa: E402, F401
+# The API of ``tlslab.course.checks``, as it was when it was one module (notebooks, tests, the grader).
+from tlslab.course.checks.capstone import (  # noqa: E402, F401
     CAPSTONE_PIECES,
     PLUG_POINTS,
     fetch_example_com,
     learner_functions,
 )
-from .core import (  # noqa: E402, F401
+from tlslab.course.checks.core import (  # noqa: E402, F401
     CASE_TIME_LIMIT,
     NOTEBOOKS,
     TASKS,
@@ -75,15 +75,15 @@ from .core import (  # noqa: E402, F401
     tasks_for,
     time_limit,
 )
-from .t02_key_exchange import (  # noqa: E402, F401
+from tlslab.course.checks.t02_key_exchange import (  # noqa: E402, F401
     A24,
     P25519,
     decode_scalar_ref,
     ladder_step_ref,
     x25519_ref,
 )
-from .t04_key_schedule import _suite_for  # noqa: E402, F401
-from .t06_certificates import der_length_ref  # noqa: E402, F401
+from tlslab.course.checks.t04_key_schedule import _suite_for  # noqa: E402, F401
+from tlslab.course.checks.t06_certificates import der_length_ref  # noqa: E402, F401
 
 __all__ = [
     "TASKS",

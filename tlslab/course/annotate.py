@@ -9,13 +9,13 @@ Nothing here is a second parser. ``tlslab.messages.decode_handshake`` and the ty
 decoders of ``tlslab.extensions`` check the bytes first; then a ``tlslab.wire.Reader``
 walks the same bytes once more, and every read notes ``pos`` before and after it.
 
-    >>> from tlslab.rfc8448 import trace
+    >>> from tlslab.course.rfc8448 import trace
     >>> spans = annotate_handshake(trace("simple_1rtt")["client_hello"])
     >>> [(s.start, s.end, s.label) for s in spans[:2]]
     [(0, 4, 'handshake header: client_hello'), (4, 6, 'legacy_version: 0x0303')]
 
-``to_fields(spans)`` turns spans into what ``tlslab.nb.annotated_hex`` and
-``tlslab.nb.hex_explorer`` draw; ``explain(spans)`` prints them as a table.
+``to_fields(spans)`` turns spans into what ``tlslab.course.nb.annotated_hex`` and
+``tlslab.course.nb.hex_explorer`` draw; ``explain(spans)`` prints them as a table.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import extensions as ext
-from .constants import (
+from tlslab import extensions as ext
+from tlslab.constants import (
     TLS10,
     TLS12,
     TLS13,
@@ -39,9 +39,9 @@ from .constants import (
     is_grease,
     name_of,
 )
-from .errors import AlertDescription, AlertLevel, TLSError
-from .messages import HelloRetryRequest, decode_handshake
-from .wire import Reader
+from tlslab.errors import AlertDescription, AlertLevel, TLSError
+from tlslab.messages import HelloRetryRequest, decode_handshake
+from tlslab.wire import Reader
 
 __all__ = [
     "Span",
@@ -685,7 +685,7 @@ def annotate(data: bytes) -> list[Span]:
 
 
 def to_fields(spans: list[Span], *, explanations: bool = False) -> list[tuple[int, int, str, list[Any]]]:
-    """The ``(start, end, label, children)`` fields that ``tlslab.nb.annotated_hex`` takes."""
+    """The ``(start, end, label, children)`` fields that ``tlslab.course.nb.annotated_hex`` takes."""
     out = []
     for s in spans:
         label = f"{s.label} | {s.explanation}" if explanations and s.explanation else s.label
@@ -694,16 +694,16 @@ def to_fields(spans: list[Span], *, explanations: bool = False) -> list[tuple[in
 
 
 def annotated(data: bytes, spans: list[Span] | None = None, *, explanations: bool = False) -> Any:
-    """Coloured annotated hex (``tlslab.nb.annotated_hex``) of ``data``, annotated unless ``spans`` given."""
-    from .nb import annotated_hex
+    """Coloured annotated hex (``tlslab.course.nb.annotated_hex``) of ``data``, annotated unless ``spans`` given."""
+    from tlslab.course.nb import annotated_hex
 
     spans = annotate(data) if spans is None else spans
     return annotated_hex(data, to_fields(spans, explanations=explanations))
 
 
 def explorer(data: bytes, spans: list[Span] | None = None) -> Any:
-    """The interactive hex view (``tlslab.nb.hex_explorer``): pick a field, see its bytes and meaning."""
-    from .nb import hex_explorer
+    """The interactive hex view (``tlslab.course.nb.hex_explorer``): pick a field, see its bytes and meaning."""
+    from tlslab.course.nb import hex_explorer
 
     spans = annotate(data) if spans is None else spans
     return hex_explorer(data, to_fields(spans, explanations=True))

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..measure import format_seconds
-from .handshake import _figure
+from tlslab.course.figures.handshake import _figure
+from tlslab.lab.measure import format_seconds
 
 FULL = "#ffa94d"  # the full handshake (certificate, signature)
 RESUMED = "#74c0fc"  # resumed with a ticket's PSK

@@ -33,10 +33,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import lab
-from .constants import CipherSuite, ContentType
-from .record import HEADER_LEN, RecordProtection, RecordReader, split_fragments
-from .suites import SUITES, Suite
+from tlslab.constants import CipherSuite, ContentType
+from tlslab.lab import standin as lab
+from tlslab.record import HEADER_LEN, RecordProtection, RecordReader, split_fragments
+from tlslab.suites import SUITES, Suite
 
 MIB = 1 << 20
 KIB = 1 << 10
@@ -298,7 +298,7 @@ class TimingServer(lab.StandIn):
 
 
 class ServerProcess:
-    """A ``TimingServer`` in a child process of its own (``python -m tlslab.measure``), as a real server would be.
+    """A ``TimingServer`` in a child process of its own (``python -m tlslab.lab.measure``), as a real server would be.
 
     A server thread in the client's process competes with the client for Python's
     interpreter lock (the GIL), which slows a Python client like tlslab more than
@@ -311,7 +311,7 @@ class ServerProcess:
     server_name = lab.SERVER_NAME
 
     def __init__(self, *, nodelay: bool = True) -> None:
-        command = [sys.executable, "-m", "tlslab.measure"] + ([] if nodelay else ["--no-nodelay"])
+        command = [sys.executable, "-m", "tlslab.lab.measure"] + ([] if nodelay else ["--no-nodelay"])
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         line = self._process.stdout.readline()

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .. import record
-from .common import _rand_bytes, _v
-from .core import Case, Mistake, Task, register
+from tlslab import record
+from tlslab.course.checks.common import _rand_bytes, _v
+from tlslab.course.checks.core import Case, Mistake, Task, register
 
 
 def _nonce_variant(kind: str) -> Callable[[bytes, int], bytes]:

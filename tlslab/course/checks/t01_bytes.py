@@ -8,10 +8,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from ..extensions import ServerNameList, SupportedVersionsClientHello
-from ..wire import Reader, vector
-from .common import _rand_bytes, _rand_host
-from .core import Case, Mistake, Task, register
+from tlslab.course.checks.common import _rand_bytes, _rand_host
+from tlslab.course.checks.core import Case, Mistake, Task, register
+from tlslab.extensions import ServerNameList, SupportedVersionsClientHello
+from tlslab.wire import Reader, vector
 
 
 def _vector_cases() -> list[Case]:

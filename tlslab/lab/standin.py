@@ -3,7 +3,7 @@
 The course talks to https://example.com. Without internet (a train, a classroom firewall, the test
 suite) it talks to this instead: Python's ``ssl`` module (OpenSSL) as a TLS 1.3-only server on
 loopback, with a certificate chain root CA -> intermediate CA -> leaf for example.com and
-www.example.com, minted by ``tlslab.pki`` a moment ago. It serves a page that looks like
+www.example.com, minted by ``tlslab.lab.pki`` a moment ago. It serves a page that looks like
 example.com's to ``GET``. The server sends leaf + intermediate, exactly like the real site, so the
 client has a chain to verify; the root goes in ``cafile`` for the client to trust.
 
@@ -27,7 +27,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import pki
+from tlslab.lab import pki
 
 SERVER_NAME = "example.com"
 SERVER_NAMES = ("example.com", "www.example.com")
@@ -72,7 +72,7 @@ def mint_pki(
 ) -> MintedPKI:
     """Mint a root CA, an intermediate and a leaf for ``server_names``; write their PEM to ``directory``.
 
-    ``key_kind`` is one of ``tlslab.pki.KEY_KINDS`` and chooses the leaf's key (the CAs use P-256).
+    ``key_kind`` is one of ``tlslab.lab.pki.KEY_KINDS`` and chooses the leaf's key (the CAs use P-256).
     """
     directory = Path(directory)
     root = pki.make_ca("tlslab Stand-in Root CA", path_length=1)
@@ -128,7 +128,7 @@ class StandIn:
 
     Args:
         host, port: where to listen; port 0 lets the kernel pick a free one.
-        key_kind: the leaf certificate's key, one of ``tlslab.pki.KEY_KINDS``.
+        key_kind: the leaf certificate's key, one of ``tlslab.lab.pki.KEY_KINDS``.
         keylog_filename: if given, OpenSSL appends the NSS key log of every connection there.
         alpn_protocols: what the server agrees to in ALPN (``http/1.1`` by default).
     """

@@ -1,12 +1,12 @@
 """The instructor's grader: run each submitted exercises notebook and score it.
 
-    python -m tlslab.grade SUBMISSIONS_DIR --out grades.csv
+    python -m tlslab.course.grade SUBMISSIONS_DIR --out grades.csv
 
 Submissions are ``SUBMISSIONS_DIR/<learner>.ipynb`` (the file stem is the learner) or
 ``SUBMISSIONS_DIR/<learner>/<anything>.ipynb`` (one folder per learner, several notebooks). Each
 notebook runs in its own fresh kernel (nbclient, errors allowed, every cell time-limited and
 interrupted when it runs over). Then one cell is appended that calls
-``tlslab.checks.grade_all(globals(), notebook=...)`` in that same kernel and prints the result as
+``tlslab.course.checks.grade_all(globals(), notebook=...)`` in that same kernel and prints the result as
 JSON behind a random marker. Tasks are found by function name, never by cell metadata, so moved,
 deleted or re-ordered cells cost nothing but the functions they held.
 
@@ -39,7 +39,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from .checks import NOTEBOOKS, TASKS, tasks_for
+from tlslab.course.checks import NOTEBOOKS, TASKS, tasks_for
 
 CELL_TIMEOUT = 30  # seconds per learner cell
 GRADE_TIMEOUT = 300  # seconds for the appended grading cell
@@ -118,7 +118,7 @@ def identify(path: Path, nb: nbformat.NotebookNode | None) -> str | None:
 def grading_cell(slug: str, marker: str, case_time_limit: float) -> nbformat.NotebookNode:
     source = (
         "import importlib as _tlslab_il, json as _tlslab_json\n"
-        "import tlslab.checks as _tlslab_checks\n"
+        "import tlslab.course.checks as _tlslab_checks\n"
         "_tlslab_checks = _tlslab_il.reload(_tlslab_checks)\n"
         f"print({marker!r} + _tlslab_json.dumps(_tlslab_checks.grade_all(globals(), {slug!r}, "
         f"time_limit={case_time_limit!r})))"
@@ -234,7 +234,7 @@ def write_outputs(results: Sequence[Result], out: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tlslab.grade", description="Grade submitted exercises notebooks."
+        prog="python -m tlslab.course.grade", description="Grade submitted exercises notebooks."
     )
     parser.add_argument("submissions", type=Path, help="a folder of <learner>.ipynb or <learner>/*.ipynb")
     parser.add_argument(

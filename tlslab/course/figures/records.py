@@ -11,7 +11,7 @@ The nonce of record number ``seq`` is the write IV XOR the 64-bit sequence
 number left-padded with zeros to the IV's length (§5.3).
 
 Every function takes the bytes the notebook just computed; ``record_fields``
-and ``inner_plaintext_fields`` are for ``tlslab.nb.annotated_hex``, the
+and ``inner_plaintext_fields`` are for ``tlslab.course.nb.annotated_hex``, the
 ``*_figure`` functions return matplotlib Figures.
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..constants import ContentType
-from ..record import HEADER_LEN, decode_inner_plaintext, per_record_nonce
+from tlslab.constants import ContentType
+from tlslab.record import HEADER_LEN, decode_inner_plaintext, per_record_nonce
 
 
 def _type_name(content_type: int) -> str:

@@ -10,7 +10,7 @@ import hashlib
 import random
 import string
 
-from ..rfc8448 import trace
+from tlslab.course.rfc8448 import trace
 
 
 def _rand_bytes(rng: random.Random, n: int) -> bytes:

@@ -6,7 +6,7 @@ written twice), draws them on the RFC 8446 §7.1 diagram with
 ``key_schedule_figure``, and lets the learner pick one secret and see the
 inputs that made it with ``derivation_inputs`` / ``key_schedule_explorer``.
 
-Values are named as in ``tlslab.rfc8448`` (``"handshake_secret"``,
+Values are named as in ``tlslab.course.rfc8448`` (``"handshake_secret"``,
 ``"server_handshake_write_key"``, ...), so a run on an RFC 8448 trace can be
 checked name by name against ``trace(...)``. The transcripts are given per
 stage, each the concatenation of the handshake messages up to that point
@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..constants import CipherSuite
-from ..keyschedule import (
+from tlslab.constants import CipherSuite
+from tlslab.keyschedule import (
     KeySchedule,
     finished_key,
     hkdf_expand_label,
@@ -34,7 +34,7 @@ from ..keyschedule import (
     traffic_keys,
     transcript_hash,
 )
-from ..suites import SUITES, Suite
+from tlslab.suites import SUITES, Suite
 
 # The transcript stages of the RFC 8446 §7.1 table, and how the figure abbreviates them.
 STAGES: dict[str, str] = {

@@ -14,7 +14,7 @@ Every exercise of ``exercises/NN-slug.ipynb`` asks the learner to write one func
 
 In a notebook::
 
-    from tlslab.checks import check
+    from tlslab.course.checks import check
     check("hkdf-expand-label", hkdf_expand_label)     # a table: cases, points, a hint
 
 ``check`` never shows a traceback: an untouched stub is "not attempted", an exception is one line,
@@ -23,7 +23,7 @@ Expected values are shown only for public cases (RFC vectors), never for random 
 
 For the instructor, ``grade_all(globals(), notebook="04-key-schedule")`` runs every task of that
 notebook, hidden cases included, and returns ``{task id: {"points", "max_points", "status",
-"feedback"}}``; ``python -m tlslab.grade`` calls it in each submission's own kernel.
+"feedback"}}``; ``python -m tlslab.course.grade`` calls it in each submission's own kernel.
 
 The capstone (notebook 07) plugs the learner's functions into tlslab's client with
 ``learner_functions(...)``, a context manager that swaps module attributes for the duration of one
@@ -35,7 +35,7 @@ This module is the machinery. The tasks live next to it, one module per notebook
 ``learner_functions``), with ``common.py`` for what their random cases share. Each builds its
 tasks as ``register(Task(id=..., notebook=..., func_name=..., reference=..., fixed=...,
 randomized=..., mistakes=[Mistake(variant, hint), ...], hints=(nudge, section, shape)))``;
-``tlslab/checks/__init__.py`` imports them all, in notebook order, so ``TASKS`` is complete.
+``tlslab/course/checks/__init__.py`` imports them all, in notebook order, so ``TASKS`` is complete.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from .. import keyschedule
-from ..suites import SUITES
-from .common import _HRR, _hash, _hlen, _rand_bytes, _rand_label, _v
-from .core import Case, Mistake, Task, register
+from tlslab import keyschedule
+from tlslab.course.checks.common import _HRR, _hash, _hlen, _rand_bytes, _rand_label, _v
+from tlslab.course.checks.core import Case, Mistake, Task, register
+from tlslab.suites import SUITES
 
 
 def _label_variant(

@@ -28,15 +28,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import extensions as ext
-from . import pki
-from .client import ClientConfig, ClientConnection
-from .constants import DOWNGRADE_TLS12, TLS12, ContentType, ExtensionType, name_of
-from .errors import AlertDescription, TLSError
-from .messages import ClientHello, ServerHello, decode_handshake
-from .record import RecordProtection, plaintext_record
-from .server import ServerConfig, ServerConnection
-from .suites import Suite
+from tlslab import extensions as ext
+from tlslab.client import ClientConfig, ClientConnection
+from tlslab.constants import DOWNGRADE_TLS12, TLS12, ContentType, ExtensionType, name_of
+from tlslab.errors import AlertDescription, TLSError
+from tlslab.lab import pki
+from tlslab.messages import ClientHello, ServerHello, decode_handshake
+from tlslab.record import RecordProtection, plaintext_record
+from tlslab.server import ServerConfig, ServerConnection
+from tlslab.suites import Suite
 
 LOOPBACK = "127.0.0.1"
 TIMEOUT = 5.0
@@ -91,7 +91,7 @@ def reencrypt(
     asked the server for its key log. ``seq`` is the record's sequence number
     under that secret (RFC 8446 §5.3).
     """
-    from .record import Record
+    from tlslab.record import Record
 
     protection = RecordProtection(suite, secret)
     protection.seq = seq
@@ -395,7 +395,7 @@ def feed_client(server_bytes: Callable[[bytes], bytes], config: ClientConfig | N
 
 
 def client_hello_fields(record: bytes) -> list[Any]:
-    """Fields of a plaintext ClientHello record for ``tlslab.nb.annotated_hex``, SNI in detail.
+    """Fields of a plaintext ClientHello record for ``tlslab.course.nb.annotated_hex``, SNI in detail.
 
     Offsets follow RFC 8446 §4.1.2 (ClientHello) and RFC 6066 §3 (server_name).
     """

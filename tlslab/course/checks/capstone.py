@@ -11,8 +11,17 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from .. import certverify, client, keyschedule, record
-from .core import TASKS, CaseTimeout, Report, Task, _one_line, register, run_case, time_limit
+from tlslab import certverify, client, keyschedule, record
+from tlslab.course.checks.core import (
+    TASKS,
+    CaseTimeout,
+    Report,
+    Task,
+    _one_line,
+    register,
+    run_case,
+    time_limit,
+)
 
 
 class _Record:
@@ -88,8 +97,8 @@ _PIECE_TASK = {
 
 def fetch_example_com(*, offline: bool | None = None, timeout: float = 10.0) -> tuple[bytes, str]:
     """GET / from example.com (or the offline stand-in) with tlslab's client: (response, where)."""
-    from ..connection import connect
-    from ..lab import reach_example_com
+    from tlslab.connection import connect
+    from tlslab.lab import reach_example_com
 
     with reach_example_com(offline=offline) as target:
         sock = connect(

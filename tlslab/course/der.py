@@ -32,7 +32,7 @@ import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .errors import DecodeError
+from tlslab.errors import DecodeError
 
 UNIVERSAL, APPLICATION, CONTEXT, PRIVATE = 0, 1, 2, 3
 CLASS_NAMES = ("universal", "application", "context", "private")

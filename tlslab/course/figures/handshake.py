@@ -19,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..annotate import Span, walk
-from ..client import EXPECT, ClientConnection, State
-from ..constants import ContentType, HandshakeType, name_of
-from ..errors import AlertDescription, TLSError
-from ..keylog import format_line
-from ..messages import HandshakeBuffer, decode_handshake
-from ..record import Record, RecordProtection, RecordReader
+from tlslab.client import EXPECT, ClientConnection, State
+from tlslab.constants import ContentType, HandshakeType, name_of
+from tlslab.course.annotate import Span, walk
+from tlslab.errors import AlertDescription, TLSError
+from tlslab.keylog import format_line
+from tlslab.messages import HandshakeBuffer, decode_handshake
+from tlslab.record import Record, RecordProtection, RecordReader
 
 __all__ = [
     "TRANSITIONS",
@@ -429,7 +429,7 @@ def nesting_figure(spans: list[Span], *, max_depth: int = 3, title: str | None =
     """
     from matplotlib.patches import Rectangle
 
-    from ..nb import PALETTE
+    from tlslab.course.nb import PALETTE
 
     shown = [(d, s) for d, s in walk(spans) if d <= max_depth]
     total = max((s.end for _, s in shown), default=1)

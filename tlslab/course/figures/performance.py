@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..measure import format_seconds
+from tlslab.lab.measure import format_seconds
 
 PIECE = "#74c0fc"  # one piece of work
 WHOLE = "#ffa94d"  # a whole handshake or connection

@@ -7,10 +7,10 @@ import hmac
 import random
 from collections.abc import Callable
 
-from .. import keyschedule, psk
-from ..rfc8448 import trace
-from .common import _hlen, _rand_bytes, _v
-from .core import Case, Mistake, Task, register
+from tlslab import keyschedule, psk
+from tlslab.course.checks.common import _hlen, _rand_bytes, _v
+from tlslab.course.checks.core import Case, Mistake, Task, register
+from tlslab.course.rfc8448 import trace
 
 _RES = trace("resumed_0rtt")
 

@@ -1,6 +1,6 @@
 """The five example traces of RFC 8448, as bytes.
 
-The data file ``tlslab/data/rfc8448.json`` was transcribed from the plain text of
+The data file ``tlslab/course/data/rfc8448.json`` was transcribed from the plain text of
 RFC 8448, "Example Handshake Traces for TLS 1.3" (January 2019): every hex block
 of every trace, with the octet counts the RFC states. Notebooks use it for
 worked examples with fixed keys; tests replay the traces byte for byte.
@@ -23,7 +23,7 @@ TRACES = ("simple_1rtt", "resumed_0rtt", "hrr", "client_auth", "compat_mode")
 @cache
 def raw() -> dict[str, Any]:
     """The whole JSON document (steps, labels, inputs), for those who want more."""
-    text = resources.files("tlslab").joinpath("data/rfc8448.json").read_text("utf-8")
+    text = resources.files("tlslab.course").joinpath("data/rfc8448.json").read_text("utf-8")
     return json.loads(text)
 
 

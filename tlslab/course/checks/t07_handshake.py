@@ -10,9 +10,9 @@ import hmac
 import random
 from collections.abc import Callable
 
-from .. import keyschedule
-from .common import _HRR, _T, _hlen, _rand_bytes, _v
-from .core import Case, Mistake, Task, register
+from tlslab import keyschedule
+from tlslab.course.checks.common import _HRR, _T, _hlen, _rand_bytes, _v
+from tlslab.course.checks.core import Case, Mistake, Task, register
 
 
 def _fin_variant(kind: str) -> Callable[..., bytes]:

@@ -7,9 +7,9 @@ import hashlib
 import random
 from collections.abc import Callable
 
-from .. import certverify, signatures
-from .common import _T, _rand_bytes, _rand_host, _v
-from .core import Case, Mistake, Task, register
+from tlslab import certverify, signatures
+from tlslab.course.checks.common import _T, _rand_bytes, _rand_host, _v
+from tlslab.course.checks.core import Case, Mistake, Task, register
 
 
 def der_length_ref(data: bytes, offset: int) -> tuple[int, int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from .common import _T, _rand_bytes
-from .core import Case, Mistake, Task, register
+from tlslab.course.checks.common import _T, _rand_bytes
+from tlslab.course.checks.core import Case, Mistake, Task, register
 
 P25519 = 2**255 - 19
 A24 = 121665
