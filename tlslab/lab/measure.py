@@ -374,6 +374,14 @@ def http_get(
     """
     connection = "keep-alive" if keep_alive else "close"
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: {connection}\r\n\r\n".encode("ascii"))
+    return read_answer(sock)
+
+
+def read_answer(sock: Any) -> tuple[str, int]:
+    """Read one whole HTTP answer from ``sock``: the head, then exactly Content-Length bytes.
+
+    Returns ``(status line, body length)``; the body itself is dropped.
+    """
     buffer = bytearray()
     while b"\r\n\r\n" not in buffer:
         buffer += _recv(sock)
