@@ -284,3 +284,17 @@ def test_figure_with_psk_and_sha384() -> None:
 def test_short_hex() -> None:
     assert short_hex(bytes(range(10)), 4) == "00010203…"
     assert short_hex(b"\xab", 4) == "ab"
+
+
+def test_figure_of_secrets_alone(simple: dict[str, bytes]) -> None:
+    """A notebook's own key schedule gives secrets only: no inputs, no keys; the figure draws them."""
+    t = trace("simple_1rtt")
+    keys = ("_write_key", "_write_iv", "finished_key")
+    secrets = {name: simple[name] for name in STEPS if name in simple and not name.endswith(keys)}
+    assert len(secrets) == 14 and "binder_key" in secrets
+    text = _texts(key_schedule_figure(secrets))
+    for name, value in secrets.items():
+        assert short_hex(t.get(name, value)) in text, name
+    assert "(EC)DHE" in text and "0 (no PSK)" in text
+    assert short_hex(t["ecdhe_shared_secret"]) not in text
+    assert "keys and IVs" not in text and short_hex(t["server_handshake_write_key"]) not in text

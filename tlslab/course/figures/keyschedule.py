@@ -409,10 +409,14 @@ def _arrow(ax: Any, source: Any, target: Any, start: tuple[float, float], end: t
 def key_schedule_figure(values: Mapping[str, bytes], hash_name: str = "sha256", nbytes: int = 8) -> Any:
     """The RFC 8446 §7.1 diagram with the values of one run (first ``nbytes`` bytes, hex).
 
-    ``values`` is what ``compute_key_schedule`` returns. The three extracted
-    secrets run down the middle, their inputs (PSK, (EC)DHE, 0) come in from
-    the left, and every Derive-Secret branches off to the right with the AEAD
-    key and IV (§7.3) of each traffic secret written under it.
+    ``values`` maps RFC 8448 names to bytes: what ``compute_key_schedule``
+    returns, or the secrets of a key schedule written in a notebook. The
+    three extracted secrets and the two "derived" salts are needed; the
+    branches, the inputs (``"psk"`` or ``"zeros"``, ``"ecdhe_shared_secret"``)
+    and the keys are drawn when present. The three extracted secrets run down
+    the middle, their inputs (PSK, (EC)DHE, 0) come in from the left, and
+    every Derive-Secret branches off to the right with the AEAD key and IV
+    (§7.3) of each traffic secret written under it.
     """
     import matplotlib.pyplot as plt
 
@@ -443,11 +447,12 @@ def key_schedule_figure(values: Mapping[str, bytes], hash_name: str = "sha256", 
     ax.set_ylim(y - 0.45, 0.45)
     ax.axis("off")
     _draw(ax, placed, values, nbytes, spine_x, input_x, branch_x)
-    suite = default_suite(hash_name)
+    with_keys = any(name.endswith("_write_key") for name in values)
+    keys = f"; keys and IVs for {default_suite(hash_name).name}" if with_keys else ""
     ax.text(
         0.1,
         y - 0.3,
-        f"{hash_name.upper()} (Hash.length {len(values['early_secret'])}); keys and IVs for {suite.name}. "
+        f"{hash_name.upper()} (Hash.length {len(values['early_secret'])}){keys}. "
         "ES/HS/MS: Early/Handshake/Master Secret; CH…SH: Transcript-Hash(ClientHello…ServerHello),\n"
         "SF/CF: server/client Finished. Values: first bytes, hex. RFC 8446 §7.1, §7.3, §4.4.4.",
         fontsize=_FONT - 0.5,
@@ -485,7 +490,7 @@ def _draw(
             label = {"psk": "PSK", "zeros": "0 (no PSK)", "ecdhe_shared_secret": "(EC)DHE"}.get(
                 ikm or "", "0"
             )
-            shown = f"{label}\n{short_hex(values[ikm], nbytes)}" if ikm else label
+            shown = f"{label}\n{short_hex(values[ikm], nbytes)}" if ikm in values else label
             source = _box(ax, input_x, y, shown, _COLOURS["input"], bbox={"linestyle": "--"})
             _arrow(ax, source, artist, (1, 0.5), (0, 0.5))
         else:
