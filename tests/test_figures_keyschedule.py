@@ -298,3 +298,11 @@ def test_figure_of_secrets_alone(simple: dict[str, bytes]) -> None:
     assert "(EC)DHE" in text and "0 (no PSK)" in text
     assert short_hex(t["ecdhe_shared_secret"]) not in text
     assert "keys and IVs" not in text and short_hex(t["server_handshake_write_key"]) not in text
+
+
+def test_derivation_of_early_secret_without_zeros_in_values(simple: dict[str, bytes]) -> None:
+    """A notebook's own values carry no "zeros": the salt and IKM of the Early Secret are zeros anyway."""
+    values = {name: value for name, value in simple.items() if name != "zeros"}
+    d = derivation_inputs("early_secret", values, {})
+    assert (d.secret, d.ikm) == (bytes(32), bytes(32))
+    assert d.output == trace("simple_1rtt")["early_secret"]

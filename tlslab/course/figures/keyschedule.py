@@ -265,10 +265,11 @@ def derivation_inputs(
         raise KeyError(f"{name!r} is not a key schedule value; choose from {', '.join(STEPS)}")
     step = STEPS[name]
     suite = suite or default_suite(hash_name)
-    secret = values[step.secret]
+    zeros = bytes(suite.hash_len)  # "0" in the §7.1 diagram; ``values`` need not carry it
+    secret = values.get(step.secret, zeros) if step.secret == "zeros" else values[step.secret]
     if step.operation == "HKDF-Extract":
         ikm_name = step.ikm if step.ikm in values else "zeros"
-        ikm = values.get(ikm_name, bytes(len(secret)))
+        ikm = values.get(ikm_name, zeros)
         output = hkdf_extract(secret, ikm, hash_name)
         return Derivation(
             name, step.operation, step.secret, secret, ikm_name, ikm, b"", "", b"", len(output), b"", output
