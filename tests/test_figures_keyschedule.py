@@ -298,6 +298,7 @@ def test_figure_of_secrets_alone(simple: dict[str, bytes]) -> None:
     assert "(EC)DHE" in text and "0 (no PSK)" in text
     assert short_hex(t["ecdhe_shared_secret"]) not in text
     assert "keys and IVs" not in text and short_hex(t["server_handshake_write_key"]) not in text
+    assert "RFC 8446 §7.1." in text and "§7.3" not in text
 
 
 def test_derivation_of_early_secret_without_zeros_in_values(simple: dict[str, bytes]) -> None:

@@ -450,12 +450,13 @@ def key_schedule_figure(values: Mapping[str, bytes], hash_name: str = "sha256", 
     _draw(ax, placed, values, nbytes, spine_x, input_x, branch_x)
     with_keys = any(name.endswith("_write_key") for name in values)
     keys = f"; keys and IVs for {default_suite(hash_name).name}" if with_keys else ""
+    sections = "§7.1, §7.3, §4.4.4" if with_keys else "§7.1"
     ax.text(
         0.1,
         y - 0.3,
         f"{hash_name.upper()} (Hash.length {len(values['early_secret'])}){keys}. "
         "ES/HS/MS: Early/Handshake/Master Secret; CH…SH: Transcript-Hash(ClientHello…ServerHello),\n"
-        "SF/CF: server/client Finished. Values: first bytes, hex. RFC 8446 §7.1, §7.3, §4.4.4.",
+        f"SF/CF: server/client Finished. Values: first bytes, hex. RFC 8446 {sections}.",
         fontsize=_FONT - 0.5,
         color="#495057",
         va="center",
