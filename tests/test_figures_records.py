@@ -131,3 +131,13 @@ def test_nonce_figure_shows_the_bytes() -> None:
     assert cells[-1] == f"{IV[-1] ^ 1:02x}"
     assert "seq = 1, 64-bit, padded" in texts
     assert any("§5.3" in t for t in texts)
+
+
+def test_nonce_figure_draws_the_nonce_it_is_given() -> None:
+    """A notebook passes its own nonce; the figure draws it as given, even a wrong one."""
+    wrong = bytes(len(IV))
+    texts = [t.get_text() for t in nonce_figure(IV, 1, wrong).findobj(Text)]
+    cells = [t for t in texts if len(t) == 2]
+    assert cells[-len(IV) :] == ["00"] * len(IV)
+    with pytest.raises(ValueError, match="as long as the IV"):
+        nonce_figure(IV, 1, b"short")

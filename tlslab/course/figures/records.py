@@ -183,17 +183,21 @@ def nonce_rows(iv: bytes, seq: int) -> tuple[bytes, bytes, bytes]:
     return iv, padded, per_record_nonce(iv, seq)
 
 
-def nonce_figure(iv: bytes, seq: int) -> Any:
+def nonce_figure(iv: bytes, seq: int, nonce: bytes | None = None) -> Any:
     """The per-record nonce as three rows of bytes: write_iv, ⊕ padded seq, = nonce (RFC 8446 §5.3).
 
     Bytes of the nonce that differ from the IV are orange: for small ``seq``
     only the last ones change, which is all a nonce needs (it must never
-    repeat under one key; it need not be secret or random).
+    repeat under one key; it need not be secret or random). ``nonce`` is the
+    one a notebook computed, drawn as given; by default tlslab's.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    iv, padded, nonce = nonce_rows(iv, seq)
+    iv, padded, computed = nonce_rows(iv, seq)
+    nonce = computed if nonce is None else nonce
+    if len(nonce) != len(iv):
+        raise ValueError(f"a nonce is as long as the IV ({len(iv)} bytes), not {len(nonce)}")
     cell, left = 0.6, 2.9
     fig, ax = plt.subplots(figsize=(left + cell * len(iv) + 0.3, 2.5))
     ax.set_xlim(0, left + cell * len(iv) + 0.3)
