@@ -109,9 +109,27 @@ def test_nbval_markers(path: Path) -> None:
                 f"code cell {index}: the marker must be the first line"
             )
             assert len(lines) > 1 and lines[1].startswith("# "), f"code cell {index}: say why on line 2"
-        raises = "NBVAL_RAISES_EXCEPTION" in markers
-        tagged = "raises-exception" in cell.metadata.get("tags", [])
-        assert raises == tagged, f"code cell {index}: use both # NBVAL_RAISES_EXCEPTION and the tag"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
+def test_runs_with_cell_tags_ignored(path: Path) -> None:
+    """Colab's and VS Code's Run all ignore cell tags and stop at the first error.
+
+    So no cell may be allowed to raise (tag ``raises-exception`` or ``# NBVAL_RAISES_EXCEPTION``)
+    or be skipped (``# NBVAL_SKIP``, tag ``nbval-skip``), and no stored output may be an error:
+    an expected error is caught in the cell and printed. With this, nbval's strict run of each
+    course notebook (and tests/test_course.py's run of exercises and solutions) is a run with
+    the tags ignored, since an uncaught exception fails it.
+    """
+    for index, cell in enumerate(code_cells(load(path))):
+        tags = set(cell.metadata.get("tags", []))
+        assert not tags & {"raises-exception", "nbval-raises-exception", "nbval-skip", "skip-execution"}, (
+            f"code cell {index}: tags {sorted(tags)} are ignored by Colab; catch and print the error instead"
+        )
+        for marker in ("NBVAL_RAISES_EXCEPTION", "NBVAL_SKIP"):
+            assert f"# {marker}" not in cell.source, f"code cell {index}: {marker} is ignored by Colab"
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errors, f"code cell {index}: stored output is an error ({errors[0].get('ename')})"
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ids(ALL_NOTEBOOKS))
