@@ -26,7 +26,10 @@ def test_handshake_cost_figure_draws_times_and_bytes():
     assert [t.get_text() for t in time_ax.get_yticklabels()] == ["full", "resumed"]
     colours = [p.get_facecolor() for p in time_ax.patches]
     assert colours[0] != colours[1]  # full and resumed look different
-    assert fig._repr_png_().startswith(b"\x89PNG")
+    png, size = fig._repr_png_()
+    assert png.startswith(b"\x89PNG")
+    pixel_width = int.from_bytes(png[16:20], "big")  # the IHDR chunk's width
+    assert pixel_width == 2 * size["width"], "drawn at twice the pixels it is shown at (sharp on HiDPI)"
 
 
 def test_key_share_figure_draws_both_shares_per_group():
