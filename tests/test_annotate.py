@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tlslab import extensions as ext
@@ -270,3 +272,57 @@ def test_explain_table() -> None:
     assert "03 03" in lines[3] and "# frozen at TLS 1.2" in lines[3]
     shallow = explain(spans, max_depth=0)
     assert len(shallow.splitlines()) == len(spans)
+
+
+# ---------------------------------------------------------------- views a learner reads
+
+
+def test_tls12_suites_and_extensions_have_names() -> None:
+    from tlslab.constants import name_of
+
+    assert name_of(CipherSuite, 0xC02C) == "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
+    assert name_of(CipherSuite, 0x00FF) == "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"
+    assert name_of(ExtensionType, 0x0017) == "extended_master_secret"
+    assert (
+        name_of(CipherSuite, 0x1234) == "unknown(0x1234)" and name_of(CipherSuite, 0x0A0A) == "GREASE(0x0a0a)"
+    )
+    with pytest.raises(ValueError):
+        CipherSuite(0xC02C)  # named for display only: the core still refuses it
+
+
+def _padded_hello() -> bytes:
+    hello = decode_handshake(trace("simple_1rtt")["client_hello"])
+    padding = ext.Extension(ExtensionType.padding, bytes(226))
+    hello = ClientHello(
+        hello.random, hello.legacy_session_id, hello.cipher_suites, extensions=[*hello.extensions, padding]
+    )
+    return plaintext_record(ContentType.handshake, hello.encode(), legacy_version=0x0301)
+
+
+def test_walkthrough_shows_one_section_at_a_time_with_padding_folded() -> None:
+    from tlslab.course.annotate import sections, walkthrough
+
+    record = _padded_hello()
+    parts = sections(annotate_record(record))
+    labels = [p.label for p in parts]
+    assert labels[:3] == ["record header", "handshake header: client_hello", "legacy_version: 0x0303"]
+    assert "extensions length: 375" in labels and labels[-1] == "extension: padding"
+    assert sum(p.size for p in parts) == len(record)  # the sections tile the record
+    text = repr(walkthrough(record))
+    assert "    226 x 00" in text and "00 00" * 20 not in text  # the padding is one line, not 226 bytes
+    assert "-> zeros that make the ClientHello a certain size (RFC 7685)" in text
+    page = walkthrough(record)._repr_html_()
+    assert page.count("<tr") == len(parts) and "<script" not in page
+
+
+def test_annotated_hex_folds_runs_and_keeps_to_max_depth() -> None:
+    from tlslab.course.annotate import annotated
+
+    record = _padded_hello()
+    text = repr(annotated(record, max_depth=2))
+    assert "... 208 x 00 (bytes 208..415) ..." in text.splitlines()  # the whole lines of padding, folded
+    assert len(text.splitlines()) < 40
+    assert "extension: key_share" not in text and "[58..199] extensions" not in text
+    page = annotated(record, max_depth=2)._repr_html_()
+    swatches = re.findall(r'<tr><td style="background:(#[0-9a-f]{6});', page)
+    assert len(swatches) == len(set(swatches)), "each coloured field has a colour of its own"

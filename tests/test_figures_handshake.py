@@ -23,7 +23,7 @@ from test_client_rfc8448 import (
 from tlslab import extensions as ext
 from tlslab.client import EXPECT, ClientConfig, ClientConnection, State
 from tlslab.constants import CipherSuite, ContentType, ExtensionType, NamedGroup
-from tlslab.course.annotate import annotate_record
+from tlslab.course.annotate import annotate_record, walk
 from tlslab.course.figures.handshake import (
     TRANSITIONS,
     ConnectionRecorder,
@@ -254,3 +254,21 @@ def test_nesting_figure_from_spans() -> None:
     )
     shallow = figure_texts(nesting_figure(spans, max_depth=1))
     assert "random" not in shallow and "ClientHello" in shallow
+
+
+def test_nesting_figure_names_every_bar() -> None:
+    """A bar too narrow for its label is numbered with its neighbours, and the key under the figure names it."""
+    from tlslab.course.figures.handshake import _short
+
+    spans = annotate_record(trace("simple_1rtt")["client_hello_record"])
+    texts = figure_texts(nesting_figure(spans))
+    key = texts[-1]
+    for depth, span in walk(spans):
+        if depth <= 3 and span.size:
+            name = _short(span.label, depth)
+            assert name in texts or f" {name}" in f" {key.replace(chr(10), ' ')}", (
+                f"{span.label!r} drawn unnamed"
+            )
+    numbers = [t for t in texts if t.isdigit()]
+    assert numbers == [str(n) for n in range(1, len(numbers) + 1)]  # numbered in reading order
+    assert all(f"{n}: " in key for n in numbers) and len(numbers) >= 5

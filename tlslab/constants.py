@@ -139,9 +139,67 @@ def is_grease(value: int) -> bool:
     return value & 0x0F0F == 0x0A0A and value >> 8 == value & 0xFF
 
 
+# Code points that real clients send and tlslab does not use, named for display only (``name_of``):
+# an enum member would let the core accept them. Older TLS versions' suites and extensions appear
+# in every browser's ClientHello, because the client does not know yet which version the server speaks.
+OTHER_NAMES: dict[str, dict[int, str]] = {
+    "ExtensionType": {
+        0x000B: "ec_point_formats",  # RFC 8422, for TLS 1.2 ECDHE
+        0x0016: "encrypt_then_mac",  # RFC 7366, for TLS 1.2 CBC suites
+        0x0017: "extended_master_secret",  # RFC 7627, a TLS 1.2 fix
+        0x001B: "compress_certificate",  # RFC 8879
+        0x001C: "record_size_limit",  # RFC 8449
+        0x0023: "session_ticket",  # RFC 5077, TLS 1.2 tickets
+        0x3374: "next_protocol_negotiation",  # draft, ALPN's predecessor
+        0x4469: "application_settings",  # draft (ALPS), Chrome
+        0xFE0D: "encrypted_client_hello",  # draft-ietf-tls-esni
+        0xFF01: "renegotiation_info",  # RFC 5746, a TLS 1.2 safety signal
+    },
+    "NamedGroup": {0x0102: "ffdhe4096", 0x0103: "ffdhe6144", 0x0104: "ffdhe8192"},  # RFC 7919
+    "SignatureScheme": {  # RFC 8446 §4.2.3: reserved for TLS 1.2's DSA
+        0x0202: "dsa_sha1_RESERVED",
+        0x0402: "dsa_sha256_RESERVED",
+        0x0502: "dsa_sha384_RESERVED",
+        0x0602: "dsa_sha512_RESERVED",
+    },
+    "CipherSuite": {  # TLS 1.2 suites (RFC 5289, RFC 7905, RFC 5246 Appendix A.5) and a signalling value
+        0xC02B: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        0xC02C: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        0xCCA8: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xCCA9: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xCCAA: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0x009E: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        0x009F: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        0x009C: "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        0x009D: "TLS_RSA_WITH_AES_256_GCM_SHA384",
+        0xC023: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+        0xC024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+        0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        0xC028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        0xC009: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        0xC00A: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        0xC013: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        0xC014: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        0x0067: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+        0x006B: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+        0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+        0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+        0x003C: "TLS_RSA_WITH_AES_128_CBC_SHA256",
+        0x003D: "TLS_RSA_WITH_AES_256_CBC_SHA256",
+        0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA",
+        0x0035: "TLS_RSA_WITH_AES_256_CBC_SHA",
+        0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",  # RFC 5746 §3.3
+    },
+}
+
+
 def name_of(enum: type[IntEnum], value: int) -> str:
-    """``enum(value).name`` if known, else ``GREASE(0x0a0a)`` or ``unknown(0x1234)``."""
+    """``enum(value).name`` if known, a name from ``OTHER_NAMES``, else ``GREASE(0x0a0a)`` or ``unknown(0x1234)``."""
     try:
         return enum(value).name
     except ValueError:
+        if (other := OTHER_NAMES.get(enum.__name__, {}).get(value)) is not None:
+            return other
         return f"GREASE({value:#06x})" if is_grease(value) else f"unknown({value:#06x})"

@@ -20,6 +20,7 @@ walks the same bytes once more, and every read notes ``pos`` before and after it
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,6 +40,7 @@ from tlslab.constants import (
     is_grease,
     name_of,
 )
+from tlslab.course.nb import PALETTE, equal_runs
 from tlslab.errors import AlertDescription, AlertLevel, TLSError
 from tlslab.messages import HelloRetryRequest, decode_handshake
 from tlslab.wire import Reader
@@ -52,8 +54,10 @@ __all__ = [
     "explain",
     "explorer",
     "find",
+    "sections",
     "to_fields",
     "walk",
+    "walkthrough",
 ]
 
 
@@ -96,23 +100,9 @@ def _shift(spans: list[Span], offset: int) -> list[Span]:
 
 # ----------------------------------------------------------------------------- the walker
 
-# Code points RFC 8448's NSS client sends that tlslab.constants does not name (RFC 7919, RFC 8446 §4.2.3).
-EXTRA_GROUP_NAMES = {0x0102: "ffdhe4096", 0x0103: "ffdhe6144", 0x0104: "ffdhe8192"}
-EXTRA_SCHEME_NAMES = {
-    0x0202: "dsa_sha1_RESERVED",
-    0x0402: "dsa_sha256_RESERVED",
-    0x0502: "dsa_sha384_RESERVED",
-    0x0602: "dsa_sha512_RESERVED",
-}
-
 
 def _bytes(n: int) -> str:
     return f"{n} byte" if n == 1 else f"{n} bytes"
-
-
-def _name(enum: Any, value: int) -> str:
-    extra = {NamedGroup: EXTRA_GROUP_NAMES, SignatureScheme: EXTRA_SCHEME_NAMES}.get(enum, {})
-    return extra.get(value) or name_of(enum, value)
 
 
 def _version_name(value: int) -> str:
@@ -141,7 +131,7 @@ class _Cursor:
         return self.uint(size, lambda v: f"{name}: {v}", explanation)[1]
 
     def code(self, size: int, name: str, enum: Any, explanation: str) -> Span:
-        return self.uint(size, lambda v: f"{name}: {_name(enum, v)}", explanation)[1]
+        return self.uint(size, lambda v: f"{name}: {name_of(enum, v)}", explanation)[1]
 
     def opaque(self, n: int, name: str, explanation: str) -> Span:
         start = self.at()
@@ -213,19 +203,11 @@ EXTENSION_EXPLANATIONS: dict[int, str] = {
     0x000B: "ec_point_formats: for TLS 1.2 clients (RFC 8422)",
     0x0016: "encrypt_then_mac: for TLS 1.2 CBC suites (RFC 7366)",
 }
-_EXTRA_NAMES = {
-    28: "record_size_limit",
-    0xFF01: "renegotiation_info",
-    0x0023: "session_ticket",
-    0x0017: "extended_master_secret",
-    0x000B: "ec_point_formats",
-    0x0016: "encrypt_then_mac",
-}
 
 
 def extension_name(ext_type: int) -> str:
     """``server_name``, ``record_size_limit``, ``GREASE(0x1a1a)`` or ``unknown(0x1234)``."""
-    return _EXTRA_NAMES.get(ext_type) or name_of(ExtensionType, ext_type)
+    return name_of(ExtensionType, ext_type)
 
 
 def _server_name(c: _Cursor) -> list[Span]:
@@ -693,12 +675,18 @@ def to_fields(spans: list[Span], *, explanations: bool = False) -> list[tuple[in
     return out
 
 
-def annotated(data: bytes, spans: list[Span] | None = None, *, explanations: bool = False) -> Any:
-    """Coloured annotated hex (``tlslab.course.nb.annotated_hex``) of ``data``, annotated unless ``spans`` given."""
+def annotated(
+    data: bytes, spans: list[Span] | None = None, *, explanations: bool = False, max_depth: int | None = None
+) -> Any:
+    """Coloured annotated hex (``tlslab.course.nb.annotated_hex``) of ``data``, annotated unless ``spans`` given.
+
+    ``max_depth`` keeps the colours and the legend to the outer spans (2: a record's header fields
+    and its message's fields, without what is inside each extension).
+    """
     from tlslab.course.nb import annotated_hex
 
     spans = annotate(data) if spans is None else spans
-    return annotated_hex(data, to_fields(spans, explanations=explanations))
+    return annotated_hex(data, to_fields(spans, explanations=explanations), max_depth=max_depth)
 
 
 def explorer(data: bytes, spans: list[Span] | None = None) -> Any:
@@ -729,3 +717,80 @@ def explain(
             text += f"  # {s.explanation}"
         rows.append(text)
     return "\n".join(rows)
+
+
+# ----------------------------------------------------------------------------- one section at a time
+
+
+EXPAND_OVER = 64  # a span larger than this, with parts inside, is shown part by part
+
+
+def sections(spans: list[Span], expand_over: int = EXPAND_OVER) -> list[Span]:
+    """The spans to explain one at a time: large spans (a record, a message, the extensions
+    block) are replaced by their parts, so each section is a field or one extension."""
+    out: list[Span] = []
+    for span in spans:
+        if span.children and span.size > expand_over and not span.label.startswith("extension:"):
+            parent = span.label.split(":")[0].split(" (")[0]
+            for part in sections(span.children, expand_over):  # "length: 145" -> "extensions length: 145"
+                out.append(
+                    replace(part, label=f"{parent} {part.label}") if part.label.startswith("length") else part
+                )
+        else:
+            out.append(span)
+    return out
+
+
+@dataclass
+class Walkthrough:
+    """Each section's bytes beside a sentence, as "The Illustrated TLS 1.3 Connection" shows them."""
+
+    data: bytes
+    parts: list[Span]
+    max_lines: int = 3  # a longer section shows its first lines, then how many bytes follow
+
+    def _hex_lines(self, span: Span) -> tuple[list[str], str]:
+        """Up to ``max_lines`` lines of 16 bytes, a run of equal bytes (padding) folded into one line."""
+        chunk = self.data[span.start : span.end]
+        lines: list[str] = []
+        position = 0
+        for start, end in [*equal_runs(chunk), (len(chunk), len(chunk))]:
+            lines += [chunk[i : min(i + 16, start)].hex(" ") for i in range(position, start, 16)]
+            if end > start:
+                lines.append(f"{end - start} x {chunk[start]:02x}")
+            position = end
+        more = len(lines) - self.max_lines
+        return lines[: self.max_lines], (f"... {more} more line{'s' * (more > 1)}" if more > 0 else "")
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for n, span in enumerate(self.parts):
+            lines, tail = self._hex_lines(span)
+            colour = PALETTE[n % len(PALETTE)]
+            hex_html = "<br>".join(html.escape(line) for line in lines + ([tail] if tail else []))
+            rows.append(
+                f'<tr style="border-top:1px solid #dee2e6"><td style="vertical-align:top;padding:4px 8px;'
+                f'font-family:monospace;background:{colour};white-space:nowrap">{hex_html}</td>'
+                f'<td style="vertical-align:top;padding:4px 8px;text-align:left"><b>{html.escape(span.label)}</b>'
+                f'<br><span style="color:#495057">{html.escape(span.explanation)}</span></td></tr>'
+            )
+        return f'<table style="border-collapse:collapse;font-size:90%">{"".join(rows)}</table>'
+
+    def __repr__(self) -> str:
+        out = []
+        for span in self.parts:
+            lines, tail = self._hex_lines(span)
+            out.append(f"{span.label}  [{span.start}..{span.end - 1}]")
+            out.extend(f"    {line}" for line in lines + ([tail] if tail else []))
+            if span.explanation:
+                out.append(f"    -> {span.explanation}")
+        return "\n".join(out)
+
+
+def walkthrough(
+    data: bytes, spans: list[Span] | None = None, *, expand_over: int = EXPAND_OVER
+) -> Walkthrough:
+    """``data`` one section at a time (``sections``): its bytes, folded when long, and what it is for."""
+    data = bytes(data)
+    spans = annotate(data) if spans is None else spans
+    return Walkthrough(data, sections(spans, expand_over))

@@ -21,9 +21,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-# Light colours that keep black text readable, cycled field by field.
-PALETTE = ("#ffd8a8", "#b2f2bb", "#a5d8ff", "#fcc2d7", "#ffec99", "#d0bfff", "#99e9f2", "#e9ecef")
+# Light colours that keep black text readable, given field by field (the first 12 fields that
+# colour bytes get a colour each; views that show more use ``max_depth`` to stay within it).
+PALETTE = (
+    "#ffd8a8", "#b2f2bb", "#a5d8ff", "#fcc2d7", "#ffec99", "#d0bfff",
+    "#99e9f2", "#ffc078", "#ffc9c9", "#c0eb75", "#eebefa", "#74c0fc",
+)  # fmt: skip
 UNMARKED = "#ffffff"
+FOLD_AT = 32  # a run of at least this many equal bytes is shown as one line ("226 x 00")
 _SECTION = r"§\d+(?:\.\d+)*(?:\s*[-–]\s*§?\d+(?:\.\d+)*)?"  # §7.1, §4.2.11, §7.1-§7.5
 _SECTIONS = re.compile(rf"RFC \d+ {_SECTION}(?:, {_SECTION})*")
 _RFC = re.compile(r"RFC \d+")
@@ -110,6 +115,37 @@ def hexdump(data: bytes, width: int = 16) -> str:
     return "\n".join(lines)
 
 
+def equal_runs(data: bytes, fold: int = FOLD_AT) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of at least ``fold`` equal bytes (padding, zero fill)."""
+    runs, start = [], 0
+    for position in range(1, len(data) + 1):
+        if position == len(data) or data[position] != data[start]:
+            if position - start >= fold:
+                runs.append((start, position))
+            start = position
+    return runs
+
+
+def _folded_lines(data: bytes, width: int, fold: int, window: tuple[int, int] | None = None) -> list[Any]:
+    """Line offsets to draw, with each run of whole lines inside an equal-byte run as one ``(start, end)``."""
+    low, high = window or (0, len(data))
+    runs = equal_runs(data, fold) if fold else []
+    lines: list[Any] = []
+    for offset in range(low - low % width, high, width):
+        inside = next((r for r in runs if r[0] <= offset and offset + width <= r[1]), None)
+        if inside is None:
+            lines.append(offset)
+        elif lines and isinstance(lines[-1], tuple) and lines[-1][1] == offset:
+            lines[-1] = (lines[-1][0], offset + width)
+        else:
+            lines.append((offset, offset + width))
+    return lines
+
+
+def _fold_text(data: bytes, start: int, end: int) -> str:
+    return f"... {end - start} x {data[start]:02x} (bytes {start}..{end - 1}) ..."
+
+
 def _colours(spans: list[Span], size: int) -> list[int | None]:
     """For each byte, the index of the deepest (last listed) span covering it, or None."""
     owner: list[int | None] = [None] * size
@@ -126,38 +162,56 @@ def _short_hex(chunk: bytes, limit: int = 16) -> str:
     return f"{chunk[:limit].hex(' ')} ... ({len(chunk)} bytes)"
 
 
-def _colour(index: int | None) -> str:
-    return UNMARKED if index is None else PALETTE[index % len(PALETTE)]
-
-
 @dataclass
 class AnnotatedHex:
-    """Bytes with labelled spans; renders as coloured HTML (inline styles, no JS) or as text."""
+    """Bytes with labelled spans; renders as coloured HTML (inline styles, no JS) or as text.
+
+    Each span that colours at least one byte gets its own colour, named in the legend; a span
+    whose bytes are all covered by its children has no colour of its own, and the legend shows it
+    as a heading. Runs of ``fold`` or more equal bytes (padding) are drawn as one line.
+    ``window`` (start, end) draws only the lines that hold those bytes.
+    """
 
     data: bytes
     spans: list[Span]
     width: int = 16
+    fold: int = FOLD_AT
+    window: tuple[int, int] | None = None
 
-    def _byte_html(self, owner: list[int | None]) -> str:
+    def _palette(self, owner: list[int | None]) -> dict[int, str]:
+        owners = sorted({index for index in owner if index is not None})
+        return {index: PALETTE[n % len(PALETTE)] for n, index in enumerate(owners)}
+
+    def _byte_html(self, owner: list[int | None], colours: dict[int, str]) -> str:
         rows = []
-        for offset in range(0, len(self.data), self.width):
+        for line in _folded_lines(self.data, self.width, self.fold, self.window):
+            if isinstance(line, tuple):
+                index = owner[line[0]]
+                colour = colours.get(index, UNMARKED) if index is not None else UNMARKED
+                text = html.escape(_fold_text(self.data, *line))
+                rows.append(f'<span style="background:{colour};color:#495057;padding:1px 2px">{text}</span>')
+                continue
             cells = []
-            for position in range(offset, min(offset + self.width, len(self.data))):
+            for position in range(line, min(line + self.width, len(self.data))):
                 index = owner[position]
                 title = "" if index is None else f' title="{html.escape(self.spans[index].label)}"'
+                colour = UNMARKED if index is None else colours[index]
                 cells.append(
-                    f'<span style="background:{_colour(index)};color:#000;padding:1px 2px"{title}>'
+                    f'<span style="background:{colour};color:#000;padding:1px 2px"{title}>'
                     f"{self.data[position]:02x}</span>"
                 )
-            rows.append(f'<span style="color:#868e96">{offset:04x}</span>&nbsp; ' + " ".join(cells))
+            rows.append(f'<span style="color:#868e96">{line:04x}</span>&nbsp; ' + " ".join(cells))
         return "<br>".join(rows)
 
-    def _legend_html(self) -> str:
+    def _legend_html(self, colours: dict[int, str]) -> str:
         rows = []
         for index, span in enumerate(self.spans):
+            if self.window and not (span.start < self.window[1] and self.window[0] < span.end):
+                continue
             indent = "&nbsp;" * 4 * span.depth
+            swatch = f"background:{colours[index]};" if index in colours else ""
             rows.append(
-                f'<tr><td style="background:{_colour(index)};width:1.5em"></td>'
+                f'<tr><td style="{swatch}width:1.5em"></td>'
                 f'<td style="text-align:right;padding:0 6px">{span.where}</td>'
                 f'<td style="text-align:left">{indent}{html.escape(span.label)}</td></tr>'
             )
@@ -169,30 +223,41 @@ class AnnotatedHex:
 
     def _repr_html_(self) -> str:
         owner = _colours(self.spans, len(self.data))
-        dump = f'<div style="font-family:monospace;line-height:1.7">{self._byte_html(owner)}</div>'
-        return f"<div>{dump}{self._legend_html()}</div>"
+        colours = self._palette(owner)
+        dump = f'<div style="font-family:monospace;line-height:1.7">{self._byte_html(owner, colours)}</div>'
+        return f"<div>{dump}{self._legend_html(colours)}</div>"
 
     def __repr__(self) -> str:
+        dump = []
+        for line in _folded_lines(self.data, self.width, self.fold, self.window):
+            if isinstance(line, tuple):
+                dump.append(_fold_text(self.data, *line))
+            else:
+                dump.append(hexdump(self.data[line : line + self.width]).replace("0000", f"{line:04x}", 1))
         legend = [
             f"{'  ' * span.depth}[{span.where}] {span.label}: {_short_hex(self.data[span.start : span.end])}"
             for span in self.spans
+            if not self.window or (span.start < self.window[1] and self.window[0] < span.end)
         ]
-        return hexdump(self.data, self.width) + "\n" + "\n".join(legend)
+        return "\n".join(dump) + "\n" + "\n".join(legend)
 
 
-def annotated_hex(data: bytes, fields: list[Any], width: int = 16) -> AnnotatedHex:
+def annotated_hex(
+    data: bytes, fields: list[Any], width: int = 16, *, max_depth: int | None = None, fold: int = FOLD_AT
+) -> AnnotatedHex:
     """Colour the labelled ``fields`` of ``data``, with a legend (like "The Illustrated TLS 1.3").
 
     ``fields`` holds ``(start, end, label)`` tuples, ``end`` exclusive, or
-    ``(start, end, label, children)`` for nested spans. Displays as HTML in a
-    notebook (also on GitHub), and as a hex dump with a legend in plain text.
+    ``(start, end, label, children)`` for nested spans; ``max_depth`` leaves out deeper ones
+    (0: the top fields only). Runs of ``fold`` or more equal bytes show as one line (0: never).
+    Displays as HTML in a notebook (also on GitHub), and as a hex dump with a legend in plain text.
     """
     data = bytes(data)
-    spans = flatten_fields(fields)
+    spans = [s for s in flatten_fields(fields) if max_depth is None or s.depth <= max_depth]
     for span in spans:
         if span.end > len(data):
             raise ValueError(f"field {span.label!r} ends at {span.end}, past the {len(data)} bytes")
-    return AnnotatedHex(data, spans, width)
+    return AnnotatedHex(data, spans, width, fold)
 
 
 # ---------------------------------------------------------------- one field at a time
@@ -207,7 +272,7 @@ def describe_field(data: bytes, fields: list[Any], index: int) -> str:
     span = flatten_fields(fields)[index]
     chunk = bytes(data)[span.start : span.end]
     size = f"{len(chunk)} byte" + ("" if len(chunk) == 1 else "s")
-    text = f"{span.label}: bytes {span.where} ({size}) = {chunk.hex(' ') or '(empty)'}"
+    text = f"{span.label}: bytes {span.where} ({size}) = {_short_hex(chunk, 32) or '(empty)'}"
     if 0 < len(chunk) <= 4:
         text += f" (int {int.from_bytes(chunk, 'big')})"
     if len(chunk) >= 3 and all(32 <= b < 127 for b in chunk):
@@ -215,27 +280,34 @@ def describe_field(data: bytes, fields: list[Any], index: int) -> str:
     return text
 
 
-def hex_explorer(data: bytes, fields: list[Any]) -> Any:
-    """A dropdown of the fields; choosing one shows ``describe_field`` and highlights its bytes.
+def hex_explorer(data: bytes, fields: list[Any], start: int | None = None) -> Any:
+    """A dropdown of the fields; choosing one shows ``describe_field`` and the lines that hold its bytes.
 
+    It opens on field number ``start`` (default: the first field with no sub-fields, a small one).
     A thin ipywidgets shell (7.7 API: ``Dropdown``, ``HTML``, ``VBox``); the
     logic is ``describe_field`` and ``annotated_hex``. Without a kernel (on
     GitHub) a widget does not render, so show ``annotated_hex`` next to it.
     """
     import ipywidgets as widgets
 
+    data = bytes(data)
     spans = flatten_fields(fields)
+    if start is None:
+        start = next((i for i, s in enumerate(spans[:-1]) if spans[i + 1].depth <= s.depth), len(spans) - 1)
     options = [(f"{'· ' * s.depth}{s.label}", i) for i, s in enumerate(spans)]
-    choose = widgets.Dropdown(options=options, value=0, description="field")
+    choose = widgets.Dropdown(options=options, value=start, description="field")
     view = widgets.HTML()
 
     def render(index: int) -> None:
-        chosen = [(spans[index].start, spans[index].end, spans[index].label)]
+        span = spans[index]
+        chosen = AnnotatedHex(
+            data, [Span(span.start, span.end, span.label, 0)], window=(span.start, span.end)
+        )
         line = html.escape(describe_field(data, fields, index))
-        view.value = f"<p><code>{line}</code></p>{annotated_hex(data, chosen)._repr_html_()}"
+        view.value = f"<p><code>{line}</code></p>{chosen._repr_html_()}"
 
     choose.observe(lambda change: render(change["new"]), names="value")
-    render(0)
+    render(start)
     return _explorer_box(widgets, [choose, view], len(spans))
 
 

@@ -438,7 +438,24 @@ def nesting_figure(spans: list[Span], *, max_depth: int = 3, title: str | None =
     depth = max((d for d, _ in shown), default=0) + 1
     fig, ax = _figure(12, 0.55 + 0.62 * depth)
     points_per_byte = 0.85 * 72 * 12 / total
-    for i, (d, s) in enumerate(shown):
+
+    def fits(text: str, size: int) -> bool:
+        return size * points_per_byte >= 4.6 * len(text) + 4
+
+    narrow: list[tuple[int, Span]] = []  # a run of neighbours too narrow for their own labels
+    keys: list[str] = []  # "1: legacy_version, random": what each numbered run holds
+
+    def label_narrow() -> None:
+        """Number a run of narrow neighbours and name them under the figure: no bar goes unexplained."""
+        if narrow:
+            d, first = narrow[0]
+            keys.append(f"{len(keys) + 1}: " + ", ".join(_short(s.label, d) for _, s in narrow))
+            middle = (first.start + narrow[-1][1].end) / 2
+            ax.text(middle, depth - d - 0.55, str(len(keys)), ha="center", va="center", fontsize=7,
+                    fontweight="bold", color="#343a40")  # fmt: skip
+            narrow.clear()
+
+    for i, (d, s) in sorted(enumerate(shown), key=lambda item: (item[1][0], item[1][1].start)):  # row by row
         y = depth - d - 1
         ax.add_patch(
             Rectangle(
@@ -446,8 +463,23 @@ def nesting_figure(spans: list[Span], *, max_depth: int = 3, title: str | None =
             )
         )
         text = _short(s.label, d)
-        if s.size * points_per_byte >= 4.6 * len(text) + 4:
+        if narrow and (narrow[-1][0] != d or narrow[-1][1].end != s.start):
+            label_narrow()
+        if fits(text, s.size):
+            label_narrow()
             ax.text(s.start + s.size / 2, y + 0.45, text, ha="center", va="center", fontsize=8, clip_on=True)
+        elif s.size:
+            narrow.append((d, s))
+    label_narrow()
+    if keys:
+        lines: list[str] = []
+        for entry in keys:  # whole entries per line, so "9: ..." never breaks after its number
+            if lines and len(lines[-1]) + len(entry) <= 180:
+                lines[-1] += "   " + entry
+            else:
+                lines.append(entry)
+        key = "\n".join(lines)
+        fig.supxlabel(key, x=0.01, ha="left", fontsize=7, color="#343a40")  # inside the figure's layout
     ax.set_xlim(0, total)
     ax.set_ylim(0, depth)
     ax.set_axis_on()
