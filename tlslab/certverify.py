@@ -210,7 +210,7 @@ def _validate(
 def _parse(der: bytes, position: int, whose: str = "server") -> x509.Certificate:
     what = f"the {whose}'s certificate" if position == 0 else f"certificate #{position} in the chain"
     try:
-        with warnings.catch_warnings():  # a negative serial: refused below, with a reason
+        with warnings.catch_warnings():  # a serial that is not positive: refused with a reason
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
             cert = x509.load_der_x509_certificate(bytes(der))
         _touch(cert)
@@ -227,8 +227,14 @@ def _parse(der: bytes, position: int, whose: str = "server") -> x509.Certificate
 
 def _touch(cert: x509.Certificate) -> None:
     """Decode what cryptography parses lazily, so that a malformed field fails here, at step 1."""
-    cert.subject, cert.issuer, cert.extensions, cert.serial_number  # noqa: B018
+    cert.subject, cert.issuer, cert.extensions, _serial(cert)  # noqa: B018
     cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+
+
+def _serial(cert: x509.Certificate) -> int:
+    with warnings.catch_warnings():  # a serial that is not positive: refused with a reason
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return cert.serial_number
 
 
 def _anchor_problem(root: x509.Certificate) -> str | None:
@@ -297,7 +303,7 @@ def _check_certificate(cert: x509.Certificate, who: str, *, anchor: bool = False
 
 def _check_serial(cert: x509.Certificate, who: str, anchor: bool) -> None:
     """RFC 5280 §4.1.2.2: "a positive integer", "no longer than 20 octets"."""
-    serial = cert.serial_number
+    serial = _serial(cert)
     octets = (serial.bit_length() + 8) // 8  # DER: two's complement, with a sign bit
     if serial < 0 or (serial == 0 and not anchor) or octets > 20:
         raise BadCertificate(
@@ -368,6 +374,10 @@ def _check_key(cert: x509.Certificate, who: str) -> None:
         raise BadCertificate(
             f"{who} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} (CABF BR 6.1.5)"
         )
+    if isinstance(key, ec.EllipticCurvePublicKey) and not _named_curve(cert):
+        raise UnsupportedCertificate(
+            f"{who} has an EC key with explicit curve parameters; only named curves (CABF BR 7.1.3.1)"
+        )
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in _CURVES:
         raise UnsupportedCertificate(
             f"{who} has a key on {key.curve.name}; only P-256, P-384 and P-521 (CABF BR 6.1.5)"
@@ -378,6 +388,42 @@ def _check_key(cert: x509.Certificate, who: str) -> None:
         key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
     ):
         raise UnsupportedCertificate(f"{who} has a {type(key).__name__}, which tlslab does not support")
+
+
+def _named_curve(cert: x509.Certificate) -> bool:
+    """Does the EC SubjectPublicKeyInfo name its curve (an OID, RFC 5480 §2.1.1)?
+
+    cryptography turns explicit parameters of a known curve into that curve, so we look at
+    the DER: TBSCertificate -> subjectPublicKeyInfo -> algorithm -> parameters.
+    """
+    fields = _der_children(cert.tbs_certificate_bytes)
+    fields = fields[1:] if fields[0][0] == 0xA0 else fields  # the [0] version of a v3 certificate
+    spki = fields[5][1]
+    algorithm = _der_children(_der_children(spki)[0][1])
+    return len(algorithm) == 2 and algorithm[1][0] == 0x06  # OBJECT IDENTIFIER
+
+
+def _der_children(der: bytes) -> list[tuple[int, bytes]]:
+    """(tag, whole value) of each DER value inside the constructed value ``der`` (X.690 §8.1).
+
+    Only for DER cryptography has already parsed, so lengths are trusted.
+    """
+
+    def header(pos: int) -> tuple[int, int]:  # -> (content start, value end)
+        first = der[pos + 1]
+        if first < 0x80:
+            return pos + 2, pos + 2 + first
+        count = first & 0x7F
+        start = pos + 2 + count
+        return start, start + int.from_bytes(der[pos + 2 : start], "big")
+
+    pos, end = header(0)
+    out = []
+    while pos < end:
+        _, stop = header(pos)
+        out.append((der[pos], der[pos:stop]))
+        pos = stop
+    return out
 
 
 def _check_signature_algorithm(cert: x509.Certificate, who: str) -> None:
