@@ -85,6 +85,7 @@ import certifi
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID, SignatureAlgorithmOID
 
@@ -294,6 +295,11 @@ def _check_certificate(cert: x509.Certificate, who: str, *, anchor: bool = False
         raise BadCertificate(f"{who} is an X.509 {cert.version.name} certificate; only v3 (CABF BR 7.1.1)")
     if len(cert.issuer) == 0:
         raise BadCertificate(f"{who} has an empty issuer name (RFC 5280 §4.1.2.4)")
+    if _tbs_fields(cert)[1][1] != _der_children(cert.public_bytes(Encoding.DER))[1][1]:
+        raise BadCertificate(
+            f"{who} names different algorithms in signatureAlgorithm and tbsCertificate.signature "
+            "(RFC 5280 §4.1.1.2)"
+        )
     _check_criticality(cert, who)
     _check_alt_names(cert, who)
     _check_key(cert, who)
@@ -396,11 +402,15 @@ def _named_curve(cert: x509.Certificate) -> bool:
     cryptography turns explicit parameters of a known curve into that curve, so we look at
     the DER: TBSCertificate -> subjectPublicKeyInfo -> algorithm -> parameters.
     """
-    fields = _der_children(cert.tbs_certificate_bytes)
-    fields = fields[1:] if fields[0][0] == 0xA0 else fields  # the [0] version of a v3 certificate
-    spki = fields[5][1]
+    spki = _tbs_fields(cert)[5][1]
     algorithm = _der_children(_der_children(spki)[0][1])
     return len(algorithm) == 2 and algorithm[1][0] == 0x06  # OBJECT IDENTIFIER
+
+
+def _tbs_fields(cert: x509.Certificate) -> list[tuple[int, bytes]]:
+    """serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ... (§4.1.1.1)."""
+    fields = _der_children(cert.tbs_certificate_bytes)
+    return fields[1:] if fields[0][0] == 0xA0 else fields  # the [0] version of a v2 or v3 certificate
 
 
 def _der_children(der: bytes) -> list[tuple[int, bytes]]:
