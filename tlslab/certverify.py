@@ -80,6 +80,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from functools import cache
+from typing import TypeVar
 
 import certifi
 from cryptography import x509
@@ -944,7 +945,10 @@ def ip_literal(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _extension(cert: x509.Certificate, cls: type) -> object | None:
+_E = TypeVar("_E", bound=x509.ExtensionType)
+
+
+def _extension(cert: x509.Certificate, cls: type[_E]) -> _E | None:
     try:
         return cert.extensions.get_extension_for_class(cls).value
     except x509.ExtensionNotFound:
