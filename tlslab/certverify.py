@@ -46,17 +46,20 @@ extension, bad serial number, not v3
 profile violations (key identifiers, a non-critical CA     bad_certificate
 basicConstraints, an extension critical that must not be,
 SAN criticality, malformed dNSName, CN not among the SANs)
-an unrecognised critical extension                         unsupported_certificate
-                                                           (OpenSSL: UNHANDLED_CRITICAL_EXTENSION)
-a weak key (RSA < 2048) or hash (SHA-1, MD5)               bad_certificate (OpenSSL:
-                                                           EE_KEY_TOO_SMALL, CA_MD_TOO_WEAK)
+an unrecognised critical extension                         unsupported_certificate (we cannot
+                                                           process it, RFC 8446 §6.2; OpenSSL 3.0
+                                                           sends certificate_unknown: its table has
+                                                           no entry, measured with s_client)
+a weak key (RSA < 2048) or hash (SHA-1, MD5)               bad_certificate (OpenSSL's table:
+                                                           EE/CA_KEY_TOO_SMALL, CA_MD_TOO_WEAK)
 a key type or curve we do not support (DSA, P-192,         unsupported_certificate
 explicit curve parameters)                                 (RFC 8446 §6.2: "unsupported type")
 no path to a trusted root (unknown issuer, self-signed)    unknown_ca
 an issuer is not a CA (CA:FALSE, no keyCertSign)           unknown_ca (OpenSSL: INVALID_CA)
 pathLenConstraint or max_depth exceeded                    unknown_ca (CERT_CHAIN_TOO_LONG)
-a name outside an issuer's nameConstraints, or a           bad_certificate (OpenSSL:
-constraint we cannot check                                 PERMITTED/EXCLUDED_VIOLATION)
+a name outside an issuer's nameConstraints, or a           bad_certificate (the chain is
+constraint we cannot check                                 unacceptable as sent; OpenSSL 3.0 sends
+                                                           certificate_unknown, measured)
 a signature on the path does not verify                    bad_certificate (OpenSSL:
                                                            decrypt_error; RFC 8446 keeps
                                                            decrypt_error for handshake
