@@ -444,7 +444,7 @@ def _check_signature_algorithm(cert: x509.Certificate, who: str) -> None:
     """CABF BR 7.1.3.2: RSA (PKCS#1 v1.5 or PSS) or ECDSA with SHA-256/384/512, or EdDSA."""
     try:
         digest = cert.signature_hash_algorithm
-    except UnsupportedAlgorithm:
+    except (UnsupportedAlgorithm, ValueError):
         raise UnsupportedCertificate(
             f"{who} is signed with an algorithm tlslab does not know ({cert.signature_algorithm_oid.dotted_string})"
         ) from None
@@ -599,7 +599,7 @@ class _PathSearch:
         _check_validity(candidate, len(path), "", self.now)
         _check_certificate(candidate, f"{role} {_name(candidate)}", anchor=is_root)
         _check_issuer(candidate, path, role, self.purpose)
-        _check_depth(candidate, path, self.max_depth)
+        _check_depth(candidate, path, self.max_depth, is_root)
         _check_name_constraints(candidate, path, role)
 
     def _note_broken_roots(self, cert: x509.Certificate) -> None:
@@ -738,10 +738,15 @@ def _check_ca_profile(cert: x509.Certificate, who: str, role: str, purpose: _Pur
         raise UnsupportedCertificate(f"{who} may issue only for other purposes than TLS {purpose.role}")
 
 
-def _check_depth(cert: x509.Certificate, below: list[x509.Certificate], max_depth: int) -> None:
-    """RFC 5280 §6.1.2 (k), §6.1.4 (l): at most ``max_depth`` non-self-issued intermediates."""
+def _check_depth(
+    cert: x509.Certificate, below: list[x509.Certificate], max_depth: int, is_root: bool
+) -> None:
+    """RFC 5280 §6.1.2 (k), §6.1.4 (l): at most ``max_depth`` non-self-issued intermediates.
+
+    The trust anchor is not an intermediate, even when it is not self-signed (a trusted
+    cross-certificate)."""
     intermediates = sum(1 for c in below[1:] if not _is_self_issued(c))
-    intermediates += not _is_self_signed(cert) and not _is_self_issued(cert)
+    intermediates += not is_root and not _is_self_issued(cert)
     if intermediates > max_depth:
         raise UnknownCA(f"certificate chain needs more than max_depth={max_depth} intermediate(s)")
 
