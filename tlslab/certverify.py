@@ -7,27 +7,29 @@ client must check that chain before believing the CertificateVerify signature
 nothing. ``verify_server_chain`` does RFC 5280 §6 path validation with the
 web-PKI profile of the CA/Browser Forum Baseline Requirements (BR) on top:
 
-1. parse every certificate the peer sent (garbage, a duplicate extension, an
-   extension that does not decode -> ``bad_certificate``), and every trust
-   anchor (a broken one is never used);
-2. check the leaf as an end-entity certificate (``_check_certificate``, then
-   ``_check_end_entity``): serial, version, criticality, names, key and
-   signature algorithm, no CA powers, extendedKeyUsage for the purpose, key
-   identifiers, the subject CN among the SANs;
-3. build a path leaf -> ... -> trust anchor from what was sent, in any order,
-   matching issuer to subject (and authorityKeyIdentifier to
-   subjectKeyIdentifier when both are present) and checking each signature. A
-   candidate issuer must pass, for the path below it: the same certificate
-   checks, validity, the CA checks of RFC 5280 §6.1.4 (k)-(n) (``_check_issuer``),
-   ``max_depth`` and its name constraints (``_check_name_constraints``, §6.1.4 (g)
-   and §6.1.3 (b)(c)); one that fails is skipped for the next candidate,
-   currently valid candidates first, and the search stops after
-   ``MAX_SIGNATURE_CHECKS``;
-4. check the name (RFC 6125 §6): subjectAltName dNSName entries, with the
-   wildcard rule of ``hostname_matches``, or iPAddress entries for an IP
-   literal. We never fall back to the subject's common name: RFC 6125 §6.4.4
-   allows it only without any SAN, and CA/Browser Forum certificates always
-   have one, so a certificate without a SAN is refused.
+1. parsing: every certificate the peer sent (garbage, a duplicate extension, an
+   extension that does not decode -> ``bad_certificate``), and every trust anchor
+   (a broken one is never used, and the refusal says why);
+2. every certificate on the path (``_check_certificate``, RFC 5280 §4.1, §4.2, BR
+   6.1.5, 7.1.3): serial, version, matching signature algorithms, criticality,
+   SAN syntax and criticality, key and signature algorithm; and for the leaf
+   (``_check_end_entity``, BR 7.1.2.7) no CA powers, an extendedKeyUsage for the
+   purpose, an authorityKeyIdentifier, the subject CN among the SANs;
+3. path building: leaf -> ... -> trust anchor from what was sent, in any order,
+   matching issuer to subject (and authorityKeyIdentifier to subjectKeyIdentifier
+   when both are present) and checking each signature; a candidate that fails
+   step 2, 4 or 5 for the path below it is skipped for the next one, currently
+   valid candidates first, and the search stops after ``MAX_SIGNATURE_CHECKS``;
+4. every issuer: validity, the CA checks of RFC 5280 §6.1.4 (k)-(n) and the CA
+   profile (``_check_issuer``, ``_check_ca_profile``), ``max_depth`` (§6.1.2 (k));
+5. name constraints (``_check_name_constraints``, §4.2.1.10, §6.1.4 (g), §6.1.3
+   (b)(c)): dNSName, iPAddress and directoryName subtrees of every CA, roots
+   included, over the names of every certificate below it;
+6. the name (RFC 6125 §6): subjectAltName dNSName entries, with the wildcard rule
+   of ``hostname_matches``, or iPAddress entries for an IP literal. We never fall
+   back to the subject's common name: RFC 6125 §6.4.4 allows it only without any
+   SAN, and CA/Browser Forum certificates always have one, so a certificate
+   without a SAN is refused.
 
 Not done: certificate policies (a critical policy extension is refused as
 unrecognised), revocation (docs/features.md says why), name constraints of
