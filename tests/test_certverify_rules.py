@@ -802,6 +802,12 @@ def case_client_valid() -> Case:
 
 
 @case
+def case_client_without_san() -> Case:
+    """Accepted: a client is named by its subject (RFC 5280 §4.2.1.6); cryptography wants a SAN."""
+    return client_case({"san": None}, None, "", False)
+
+
+@case
 def case_client_server_auth_only() -> Case:
     return client_case({"eku": SERVER_AUTH}, UnsupportedCertificate,
                        "is not for TLS clients (extendedKeyUsage lacks clientAuth)", False)  # fmt: skip
@@ -882,7 +888,7 @@ def test_rule(case_name: str) -> None:
 
 
 # docs/features.md, "where tlslab and cryptography differ": accepted by tlslab, refused by cryptography.
-DOCUMENTED_ACCEPTS = {"ed25519 chain", "max depth does not count self issued"}
+DOCUMENTED_ACCEPTS = {"ed25519 chain", "max depth does not count self issued", "client without san"}
 
 
 def test_bundle_that_does_not_parse_is_a_tls_error(tmp_path) -> None:
