@@ -70,8 +70,8 @@ def ca() -> tuple[pki.Issued, pki.Issued]:
 
 
 def _leaf(issuer: pki.Issued, **kw: object) -> pki.Issued:
-    kw.setdefault("common_name", "example.com")
     kw.setdefault("dns_names", ("example.com",))
+    kw.setdefault("common_name", next(iter(kw["dns_names"]), "example.com"))  # CABF BR 7.1.4.3
     return pki.issue(issuer, **kw)
 
 
@@ -494,10 +494,8 @@ def test_path_building_has_a_work_limit() -> None:
     checks, and so does tlslab, with unknown_ca.
     """
     keys = [_key() for _ in range(5)]
-    mesh = [
-        _cert("Loop CA", k, "Loop CA", j, ca=True, key_ids=False) for k in keys for j in keys if k is not j
-    ]
-    leaf = _cert("example.com", _key(), "Loop CA", keys[0], ca=False, key_ids=False)
+    mesh = [_cert("Loop CA", k, "Loop CA", j, ca=True) for k in keys for j in keys if k is not j]
+    leaf = _cert("example.com", _key(), "Loop CA", keys[0], ca=False)  # AKI: keys[0], four CAs hold it
     unrelated_root = pki.make_ca("Loop Root")
     start = time.monotonic()
     with pytest.raises(UnknownCA, match=f"after {MAX_SIGNATURE_CHECKS} signature checks"):

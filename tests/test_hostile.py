@@ -306,7 +306,7 @@ def other_leaf(**issue: Any) -> Callable[[Any], dict]:
     def options(pki: Any) -> dict:
         settings = {"dns_names": [SERVER_NAME], **issue}
         issuer = settings.pop("issuer", None) or pki.intermediate
-        leaf = tp.issue(issuer, common_name=SERVER_NAME, **settings)
+        leaf = tp.issue(issuer, common_name=settings["dns_names"][0], **settings)  # CABF BR 7.1.4.3
         return {"certificate_chain": [leaf.cert, issuer.cert], "private_key": leaf.key}
 
     return options

@@ -162,7 +162,7 @@ def issue(
     path_length: int | None = None,
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
-    extended_key_usage: Sequence[str] | None = ("serverAuth",),
+    extended_key_usage: Sequence[str] | None = None,
     key_usage: Sequence[str] | None = None,
     self_signed: bool = False,
 ) -> Issued:
@@ -175,8 +175,9 @@ def issue(
         is_ca, path_length: basicConstraints (critical).
         not_before, not_after: validity; default from a day ago, for 30 days (leaf)
             or 10 years (CA).
-        extended_key_usage: names like "serverAuth", "clientAuth"; ``()`` or None
-            leaves the extension out.
+        extended_key_usage: names like "serverAuth", "clientAuth"; ``()`` leaves the
+            extension out; None picks serverAuth for a leaf (CABF BR 7.1.2.7.10 wants one)
+            and none for a CA (an unconstrained intermediate, BR 7.1.2.2).
         key_usage: RFC 5280 bit names like "digitalSignature"; None picks the usual
             (keyCertSign+cRLSign+digitalSignature for a CA, digitalSignature for a
             leaf, plus keyEncipherment for RSA leaves); ``()`` leaves it out.
@@ -258,6 +259,8 @@ def _extensions(
     if key_usage:
         bits = {arg: name in key_usage for name, arg in _KU.items()}
         out.append((x509.KeyUsage(**bits), True))
+    if extended_key_usage is None:
+        extended_key_usage = () if is_ca else ("serverAuth",)
     if extended_key_usage:
         out.append((x509.ExtendedKeyUsage([_EKU[name] for name in extended_key_usage]), False))
     names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
