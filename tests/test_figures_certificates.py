@@ -72,21 +72,32 @@ def test_validity_state(chain: list) -> None:
     assert fc.common_name(inter.subject) == "Fig Intermediate"
 
 
-def test_gallery_table() -> None:
+def test_gallery_table_colours_right_and_wrong_verdicts() -> None:
+    refused = fc.Verdict(False, "certificate for a.example expired on 2030-01-01")
     rows = [
+        fc.GalleryRow("good", True, {"short": fc.Verdict(True), "<b>ours</b>": fc.Verdict(True)}),
+        fc.GalleryRow("expired", False, {"short": fc.Verdict(True), "<b>ours</b>": refused}),
         fc.GalleryRow(
-            "expired",
-            "certificate_expired",
-            "certificate for a.example expired on 2030-01-01",
-            "cert is expired",
+            "x & y", True, {"short": fc.Verdict(False, "<script>"), "<b>ours</b>": fc.Verdict(True)}
         ),
-        fc.GalleryRow("<script>", "unknown_ca", "x & y", "ok"),
     ]
-    table = fc.gallery_table(rows)
-    page = table._repr_html_()
-    assert page.count("<tr>") == 3
-    assert '<td style="text-align:left">certificate_expired</td>' in page
-    assert "&lt;script&gt;" in page and "x &amp; y" in page and "<script>" not in page
-    text = repr(table)
-    assert "tlslab:       certificate_expired: certificate for a.example expired on 2030-01-01" in text
-    assert "cryptography: cert is expired" in text
+    assert [r.wrong() for r in rows] == [[], ["short"], ["short"]]
+    page = fc.gallery_table(rows)._repr_html_()
+    assert page.count("<tr>") == 4  # the head and three cases
+    assert "&lt;b&gt;ours&lt;/b&gt;" in page and "x &amp; y" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    cells = page.split("</table>")[0].split("<td ")[1:]
+    wrong = [c for c in cells if fc._WRONG in c]
+    assert len(wrong) == 2 and "<b>accepted</b>" in wrong[0] and "<b>refused</b>" in wrong[1]
+    assert sum(fc._RIGHT in c for c in cells) == 4
+    assert "expired on 2030-01-01" in page and "refuses" in page and "accepts" in page
+
+
+def test_gallery_table_text() -> None:
+    row = fc.GalleryRow("expired", False, {"short": fc.Verdict(True), "tlslab": fc.Verdict(False, "expired")})
+    text = repr(fc.gallery_table([row]))
+    assert text.splitlines() == [
+        "expired (a correct verifier refuses)",
+        "  WRONG short   accepted",
+        "  ok    tlslab  refused: expired",
+    ]

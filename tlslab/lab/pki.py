@@ -165,6 +165,8 @@ def issue(
     extended_key_usage: Sequence[str] | None = None,
     key_usage: Sequence[str] | None = None,
     self_signed: bool = False,
+    key: PrivateKey | None = None,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
 ) -> Issued:
     """Issue a certificate for a new ``key_kind`` key, signed by ``issuer`` (or by itself).
 
@@ -181,10 +183,14 @@ def issue(
         key_usage: RFC 5280 bit names like "digitalSignature"; None picks the usual
             (keyCertSign+cRLSign+digitalSignature for a CA, digitalSignature for a
             leaf, plus keyEncipherment for RSA leaves); ``()`` leaves it out.
+        key: the subject's private key; default a new ``key_kind`` key (pass one to
+            mint, say, a weak 1024-bit RSA key for a failure case).
+        extensions: more (extension, critical) pairs, added after the usual ones, e.g.
+            ``x509.NameConstraints`` or an ``x509.UnrecognizedExtension``.
     """
     if not self_signed and issuer is None:
         raise ValueError("issue() needs an issuer unless self_signed=True")
-    key, pkcs8 = _new_key(key_kind)
+    key, pkcs8 = (key, None) if key is not None else _new_key(key_kind)
     public = key.public_key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     start = not_before or (_now() - BACKDATE)
@@ -199,9 +205,8 @@ def issue(
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length if is_ca else None), True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), False)
     )
-    for extension, critical in _extensions(
-        key, is_ca, dns_names, ip_addresses, extended_key_usage, key_usage
-    ):
+    usual = _extensions(key, is_ca, dns_names, ip_addresses, extended_key_usage, key_usage)
+    for extension, critical in [*usual, *extensions]:
         builder = builder.add_extension(extension, critical)
     if pkcs8 is not None:  # rsa-pss subject: openssl writes the final certificate
         if not start <= _now() <= end:

@@ -6,8 +6,10 @@ RFC 5280 §6.1 walks it), with the leaf's subjectAltName names; on the right
 each certificate's validity period as a bar against a "now" line, so an
 expired or not-yet-valid certificate stands out.
 
-``gallery_table`` shows failure cases side by side: what tlslab's verifier
-said (the alert and its reason) and what another verifier said.
+``gallery_table`` shows failure cases side by side: for each case, whether a
+correct verifier accepts it, and what each verifier said (accepted, or refused
+with a one-line reason), green where the verdict is right and red where it is
+wrong.
 """
 
 from __future__ import annotations
@@ -146,42 +148,82 @@ def figure_texts(fig: Any) -> list[str]:
 
 
 @dataclass
+class Verdict:
+    """What one verifier said about one case: accepted, or refused with a one-line reason."""
+
+    accepted: bool
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return "accepted" if self.accepted else f"refused: {self.reason}"
+
+
+@dataclass
 class GalleryRow:
-    """One failure case: what we tried, what tlslab said (alert, reason), and a second opinion."""
+    """One case of the gallery: what we tried, whether a correct verifier accepts it, and the verdicts.
+
+    ``verdicts`` maps a verifier's name to its ``Verdict``, in the order of the table's columns.
+    """
 
     case: str
-    alert: str
-    reason: str
-    reference: str
+    should_accept: bool
+    verdicts: dict[str, Verdict]
+
+    def wrong(self) -> list[str]:
+        """The verifiers that accepted what they should refuse, or refused what they should accept."""
+        return [name for name, v in self.verdicts.items() if v.accepted != self.should_accept]
+
+
+_RIGHT, _WRONG = "#d3f9d8", "#ffc9c9"  # light green, light red
 
 
 class GalleryTable:
-    """A table of ``GalleryRow``; HTML in a notebook, aligned text elsewhere."""
+    """A table of ``GalleryRow``: one column per verifier, green where it is right, red where wrong.
 
-    columns = ("case", "tlslab alert", "tlslab reason", "cryptography.x509.verification")
+    HTML (inline styles, so GitHub shows the colours too) in a notebook, aligned text elsewhere.
+    """
 
     def __init__(self, rows: Sequence[GalleryRow]) -> None:
         self.rows = list(rows)
+        self.verifiers = list(self.rows[0].verdicts) if self.rows else []
 
-    def _cells(self) -> list[tuple[str, str, str, str]]:
-        return [(r.case, r.alert, r.reason, r.reference) for r in self.rows]
+    def _cell(self, row: GalleryRow, name: str) -> str:
+        verdict = row.verdicts[name]
+        colour = _WRONG if name in row.wrong() else _RIGHT
+        word = "accepted" if verdict.accepted else "refused"
+        reason = (
+            f'<br><span style="color:#495057">{html.escape(verdict.reason)}</span>' if verdict.reason else ""
+        )
+        return f'<td style="text-align:left;background:{colour}"><b>{word}</b>{reason}</td>'
 
     def _repr_html_(self) -> str:
-        head = "".join(f'<th style="text-align:left">{html.escape(c)}</th>' for c in self.columns)
+        columns = ["case", "a correct verifier", *self.verifiers]
+        head = "".join(f'<th style="text-align:left">{html.escape(c)}</th>' for c in columns)
         body = "".join(
-            "<tr>" + "".join(f'<td style="text-align:left">{html.escape(v)}</td>' for v in row) + "</tr>"
-            for row in self._cells()
+            f'<tr><td style="text-align:left">{html.escape(row.case)}</td>'
+            f'<td style="text-align:left">{"accepts" if row.should_accept else "refuses"}</td>'
+            + "".join(self._cell(row, name) for name in self.verifiers)
+            + "</tr>"
+            for row in self.rows
         )
-        return f'<table style="font-size:90%"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        legend = (
+            f'<p style="font-size:85%"><span style="background:{_RIGHT}">&nbsp;green&nbsp;</span> '
+            f'right verdict, <span style="background:{_WRONG}">&nbsp;red&nbsp;</span> wrong verdict</p>'
+        )
+        table = f'<table style="font-size:85%"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        return table + legend
 
     def __repr__(self) -> str:
+        width = max((len(name) for name in self.verifiers), default=0)
         lines = []
-        for case, alert, reason, reference in self._cells():
-            said = f"{alert}: {reason}" if reason else alert
-            lines.append(f"{case}\n  tlslab:       {said}\n  cryptography: {reference}")
+        for row in self.rows:
+            lines.append(f"{row.case} (a correct verifier {'accepts' if row.should_accept else 'refuses'})")
+            for name, verdict in row.verdicts.items():
+                mark = "WRONG" if name in row.wrong() else "ok   "
+                lines.append(f"  {mark} {name:{width}}  {verdict}")
         return "\n".join(lines)
 
 
 def gallery_table(rows: Sequence[GalleryRow]) -> GalleryTable:
-    """The failure gallery as a table (HTML in a notebook, text in a terminal)."""
+    """The failure gallery as a table (coloured HTML in a notebook, text in a terminal)."""
     return GalleryTable(rows)
