@@ -101,3 +101,16 @@ def test_gallery_table_text() -> None:
         "  WRONG short   accepted",
         "  ok    tlslab  refused: expired",
     ]
+
+
+def test_byte_ranges_figure_labels_every_span() -> None:
+    spans = [("Certificate", 0, 432, 0), ("tbsCertificate", 4, 285, 1), ("version [0]", 8, 13, 2)]
+    fig = fc.byte_ranges_figure(spans, "a certificate")
+    texts = fc.figure_texts(fig)
+    bars = [(p.get_x(), p.get_width()) for p in fig.axes[0].patches]
+    plt.close(fig)
+    assert ["Certificate", "   tbsCertificate", "      version [0]"] == [
+        t for t in texts if t.strip()[0].isalpha()
+    ][:3]
+    assert {" 432", " 281", " 5", "a certificate"} <= set(texts)
+    assert bars == [(0, 432), (4, 281), (8, 5)]

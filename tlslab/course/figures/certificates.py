@@ -6,6 +6,9 @@ RFC 5280 §6.1 walks it), with the leaf's subjectAltName names; on the right
 each certificate's validity period as a bar against a "now" line, so an
 expired or not-yet-valid certificate stands out.
 
+``byte_ranges_figure`` shows where each field of a DER encoding lies, one bar
+per TLV, so that the small fields are as easy to find as the big ones.
+
 ``gallery_table`` shows failure cases side by side: for each case, whether a
 correct verifier accepts it, and what each verifier said (accepted, or refused
 with a one-line reason), green where the verdict is right and red where it is
@@ -132,6 +135,37 @@ def _draw_validity(ax: Any, certs: Sequence[x509.Certificate], now: dt.datetime)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     ax.tick_params(axis="x", labelsize=8, labelrotation=30)
     ax.set_title("validity (notBefore .. notAfter)", fontsize=9)
+
+
+_DEPTH_COLOURS = ("#adb5bd", "#74c0fc", "#b2f2bb", "#ffd8a8", "#eebefa")
+
+
+def byte_ranges_figure(spans: Sequence[tuple[str, int, int, int]], title: str = "") -> Any:
+    """Where each part of a DER encoding lies: one bar per ``(label, start, end, depth)``, end exclusive.
+
+    Rows go top to bottom in the order given, each label indented by its depth and its bar
+    coloured by it, with the byte count at the bar's end: a 3-byte field is as easy to find as a
+    300-byte one (X.690 §8.1: every TLV is a contiguous run of bytes inside its parent's).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.24 * len(spans)))
+    for row, (_, start, end, depth) in enumerate(spans):
+        ax.barh(row, end - start, left=start, color=_DEPTH_COLOURS[depth % len(_DEPTH_COLOURS)])
+        ax.text(end, row, f" {end - start}", va="center", fontsize=7)
+    ax.set_yticks(range(len(spans)), ["   " * depth + label for label, _, _, depth in spans], fontsize=8)
+    for tick in ax.get_yticklabels():
+        tick.set_horizontalalignment("left")
+    widest = max((len(label) + 2 * depth for label, _, _, depth in spans), default=0)
+    ax.tick_params(axis="y", pad=5 * widest + 4, length=0)  # points: room for the left-aligned labels
+    ax.invert_yaxis()
+    last = max((end for _, _, end, _ in spans), default=1)
+    ax.set_xlim(0, last * 1.08)
+    ax.set_xlabel("byte offset (bar: where the TLV lies; number: its length in bytes)", fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def figure_texts(fig: Any) -> list[str]:
