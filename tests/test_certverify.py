@@ -164,7 +164,7 @@ def gallery(ca: tuple[pki.Issued, pki.Issued]) -> dict[str, Case]:
         "only a CN": Case(
             [_leaf(inter, dns_names=()).der(), i], "example.com", BadCertificate,
             "certificate for example.com has no subjectAltName "
-            "(tlslab never falls back to the common name, RFC 6125 §6.4.4)",
+            "(tlslab never falls back to the common name; RFC 9525 dropped that fallback)",
         ),
         "garbage DER": Case(
             [b"\x30\x03not a certificate", i], "example.com", BadCertificate,

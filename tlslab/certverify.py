@@ -868,7 +868,7 @@ def _check_name(leaf: x509.Certificate, server_name: str) -> None:
     if san is None:
         raise BadCertificate(
             f"certificate for {server_name} has no subjectAltName "
-            "(tlslab never falls back to the common name, RFC 6125 §6.4.4)"
+            "(tlslab never falls back to the common name; RFC 9525 dropped that fallback)"
         )
     if not match_hostname(leaf, server_name):
         presented = [*san.get_values_for_type(x509.DNSName)]
