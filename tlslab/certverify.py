@@ -1,4 +1,4 @@
-"""Is this the right server? Certificate path validation (RFC 5280 §6) and names (RFC 6125 §6).
+"""Is this the right server? Certificate path validation (RFC 5280 §6) and names (RFC 9525 §6).
 
 The server's Certificate message (RFC 8446 §4.4.2) carries its certificate
 first, then (usually) the intermediates that lead to a root CA we trust. The
@@ -25,11 +25,11 @@ web-PKI profile of the CA/Browser Forum Baseline Requirements (BR) on top:
 5. name constraints (``_check_name_constraints``, §4.2.1.10, §6.1.4 (g), §6.1.3
    (b)(c)): dNSName, iPAddress and directoryName subtrees of every CA, roots
    included, over the names of every certificate below it;
-6. the name (RFC 6125 §6): subjectAltName dNSName entries, with the wildcard rule
+6. the name (RFC 9525 §6): subjectAltName dNSName entries, with the wildcard rule
    of ``hostname_matches``, or iPAddress entries for an IP literal. We never fall
-   back to the subject's common name: RFC 6125 §6.4.4 allows it only without any
-   SAN, and CA/Browser Forum certificates always have one, so a certificate
-   without a SAN is refused.
+   back to the subject's common name: RFC 9525 removed the fallback that RFC 6125
+   §6.4.4 still allowed without any SAN, and CA/Browser Forum certificates always
+   have one, so a certificate without a SAN is refused.
 
 Not done: certificate policies (a critical policy extension is refused as
 unrecognised), revocation (docs/features.md says why), name constraints of
@@ -366,7 +366,7 @@ _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE)
 
 def _preferred_name_syntax(name: str, *, wildcard: bool = False) -> bool:
     """RFC 1034 §3.5 (with RFC 1123 §2.1 digits first): letters, digits, inner hyphens; labels of
-    1..63 octets; 253 in all. ``wildcard`` allows a whole left-most ``*`` label (RFC 6125 §6.4.3)."""
+    1..63 octets; 253 in all. ``wildcard`` allows a whole left-most ``*`` label (RFC 9525 §6.3)."""
     if wildcard and name.startswith("*."):
         name = name[2:]
     return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
@@ -860,7 +860,7 @@ def _show(name: x509.GeneralName) -> str:
     return str(name.value)
 
 
-# --- 6. the name (RFC 6125 §6) ---------------------------------------------------------------
+# --- 6. the name (RFC 9525 §6) ---------------------------------------------------------------
 
 
 def _check_name(leaf: x509.Certificate, server_name: str) -> None:
@@ -895,9 +895,9 @@ def match_hostname(cert: x509.Certificate, name: str) -> bool:
 
 
 def hostname_matches(pattern: str, name: str) -> bool:
-    """The RFC 6125 §6.4.3 rule for one dNSName ``pattern`` against a host ``name``.
+    """The RFC 9525 §6.3 rule for one dNSName ``pattern`` against a host ``name``.
 
-    Case-insensitive (§6.4.1), a trailing dot ignored. A wildcard is allowed
+    Case-insensitive, a trailing dot ignored. A wildcard is allowed
     only as the whole left-most label (``*.example.com``), must be followed by
     at least two labels (no ``*.com``), and stands for exactly one non-empty
     label: ``*.example.com`` matches ``www.example.com`` but not
@@ -909,7 +909,7 @@ def hostname_matches(pattern: str, name: str) -> bool:
     if not pattern.isascii():
         return False  # dNSName is an IA5String (RFC 5280 §4.2.1.6): a U-label there is malformed
     if ip_literal(name) is not None:
-        return False  # RFC 6125 §1.7.2, RFC 5280 §4.2.1.6: an IP address matches iPAddress entries only
+        return False  # RFC 9525 §6.2, RFC 5280 §4.2.1.6: an IP address matches iPAddress entries only
     pattern, name = _normalize(pattern), _normalize(name)
     if not pattern or not name or not _labels_ok(name) or "*" in name:
         return False
