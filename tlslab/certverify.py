@@ -909,7 +909,7 @@ def hostname_matches(pattern: str, name: str) -> bool:
     if not pattern.isascii():
         return False  # dNSName is an IA5String (RFC 5280 §4.2.1.6): a U-label there is malformed
     if ip_literal(name) is not None:
-        return False  # RFC 9525 §6.2, RFC 5280 §4.2.1.6: an IP address matches iPAddress entries only
+        return False  # RFC 9525, RFC 5280 §4.2.1.6: an IP address matches iPAddress entries only
     pattern, name = _normalize(pattern), _normalize(name)
     if not pattern or not name or not _labels_ok(name) or "*" in name:
         return False
