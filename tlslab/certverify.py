@@ -83,7 +83,7 @@ import datetime as dt
 import ipaddress
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TypeVar
 
@@ -138,6 +138,7 @@ def verify_server_chain(
     cafile: str | None = None,
     now: dt.datetime | None = None,
     max_depth: int = MAX_DEPTH,
+    name_check: Callable[[x509.Certificate, str], bool] | None = None,
 ) -> list[x509.Certificate]:
     """Validate the server's certificate chain for ``server_name``; return the path leaf..root.
 
@@ -148,6 +149,7 @@ def verify_server_chain(
         trust_roots: trust anchors; default ``load_trust_roots(cafile)``.
         now: the time to check validity at (default: the current UTC time), in whole seconds.
         max_depth: the most non-self-issued intermediates allowed (RFC 5280 §6.1.2 (k)).
+        name_check: ``(leaf, server_name) -> bool``; default ``match_hostname``.
 
     Raises:
         BadCertificate, CertificateExpired, UnknownCA, UnsupportedCertificate: with
@@ -161,7 +163,7 @@ def verify_server_chain(
     who = server_name or _name(certs[0])
     path = _validate(certs, roots, who, _SERVER, _utc(now), max_depth)
     if server_name is not None:
-        _check_name(path[0], server_name)
+        _check_name(path[0], server_name, name_check or match_hostname)
     return path
 
 
@@ -863,14 +865,16 @@ def _show(name: x509.GeneralName) -> str:
 # --- 6. the name (RFC 9525 §6) ---------------------------------------------------------------
 
 
-def _check_name(leaf: x509.Certificate, server_name: str) -> None:
+def _check_name(
+    leaf: x509.Certificate, server_name: str, match: Callable[[x509.Certificate, str], bool]
+) -> None:
     san = _extension(leaf, x509.SubjectAlternativeName)
     if san is None:
         raise BadCertificate(
             f"certificate for {server_name} has no subjectAltName "
             "(tlslab never falls back to the common name; RFC 9525 dropped that fallback)"
         )
-    if not match_hostname(leaf, server_name):
+    if not match(leaf, server_name):
         presented = [*san.get_values_for_type(x509.DNSName)]
         presented += [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
         raise BadCertificate(
@@ -892,6 +896,28 @@ def match_hostname(cert: x509.Certificate, name: str) -> bool:
     if ip is not None:
         return ip in san.get_values_for_type(x509.IPAddress)
     return any(hostname_matches(pattern, name) for pattern in san.get_values_for_type(x509.DNSName))
+
+
+def verify_chain(
+    chain_der: Sequence[bytes],
+    server_name: str | None,
+    *,
+    trust_roots: Sequence[x509.Certificate],
+    now: dt.datetime | None = None,
+    client: bool = False,
+    match_hostname: Callable[[x509.Certificate, str], bool] = match_hostname,
+) -> list[x509.Certificate]:
+    """Either side's chain, as a ``Provider`` checks it: the path leaf..root.
+
+    The server's chain for ``server_name`` (``None``: no name check) by
+    ``verify_server_chain``, or with ``client=True`` a client's (mutual TLS) by
+    ``verify_client_chain``. ``match_hostname`` is the name check it stands on.
+    """
+    if client:
+        return verify_client_chain(chain_der, trust_roots=trust_roots, now=now)
+    return verify_server_chain(
+        chain_der, server_name, trust_roots=trust_roots, now=now, name_check=match_hostname
+    )
 
 
 def hostname_matches(pattern: str, name: str) -> bool:

@@ -37,10 +37,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .errors import InternalError
 from .messages import MessageHash
 from .suites import Suite
+
+if TYPE_CHECKING:
+    from .provider import Provider
+
+# The shapes of the pieces a Provider may replace (provider.py): HKDF-Expand and Expand-Label.
+Expand = Callable[[bytes, bytes, int, str], bytes]
+ExpandLabel = Callable[[bytes, bytes, bytes, int, str], bytes]
 
 # ---------------------------------------------------------------- RFC 5869 HKDF
 
@@ -93,9 +102,18 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
 
 
 def hkdf_expand_label(
-    secret: bytes, label: bytes, context: bytes, length: int, hash_name: str = "sha256"
+    secret: bytes,
+    label: bytes,
+    context: bytes,
+    length: int,
+    hash_name: str = "sha256",
+    *,
+    hkdf_expand: Expand = hkdf_expand,
 ) -> bytes:
-    """HKDF-Expand-Label(Secret, Label, Context, Length) (RFC 8446 §7.1)."""
+    """HKDF-Expand-Label(Secret, Label, Context, Length) (RFC 8446 §7.1).
+
+    ``hkdf_expand``: the HKDF-Expand it stands on (a ``Provider`` passes its own).
+    """
     return hkdf_expand(secret, hkdf_label(label, context, length), length, hash_name)
 
 
@@ -114,10 +132,18 @@ def hrr_message_hash(client_hello1: bytes, hash_name: str = "sha256") -> bytes:
     return MessageHash(transcript_hash(client_hello1, hash_name)).encode()
 
 
-def derive_secret(secret: bytes, label: bytes, messages: bytes, hash_name: str = "sha256") -> bytes:
+def derive_secret(
+    secret: bytes,
+    label: bytes,
+    messages: bytes,
+    hash_name: str = "sha256",
+    *,
+    hkdf_expand_label: ExpandLabel = hkdf_expand_label,
+) -> bytes:
     """Derive-Secret(Secret, Label, Messages) (RFC 8446 §7.1).
 
     = HKDF-Expand-Label(Secret, Label, Transcript-Hash(Messages), Hash.length)
+    (``hkdf_expand_label``: the one it stands on; a ``Provider`` passes its own).
     """
     context = transcript_hash(messages, hash_name)
     return hkdf_expand_label(secret, label, context, len(context), hash_name)
@@ -131,17 +157,25 @@ class KeySchedule:
     ``set_handshake_secret(shared_secret)`` once the key exchange is done and
     ``set_master_secret()`` after the server Finished. Each traffic secret is a
     method taking the handshake messages its transcript hash covers (§7.1
-    table: "ClientHello...ServerHello" and so on).
+    table: "ClientHello...ServerHello" and so on). HKDF-Extract and
+    Derive-Secret are the ``provider``'s (default: tlslab's own).
 
         >>> ks = KeySchedule("sha256")
         >>> ks.early_secret.hex()[:16]          # RFC 8448 §3, "extract secret early"
         '33ad0a1c607ec03b'
     """
 
-    def __init__(self, hash_name: str = "sha256", psk: bytes | None = None) -> None:
+    def __init__(
+        self, hash_name: str = "sha256", psk: bytes | None = None, provider: Provider | None = None
+    ) -> None:
+        if provider is None:
+            from .provider import DEFAULT_PROVIDER as provider  # provider.py imports this module
+        self.provider = provider
         self.hash_name = hash_name
         self.hash_len = _hash_len(hash_name)
-        self.early_secret = hkdf_extract(b"", psk if psk is not None else bytes(self.hash_len), hash_name)
+        self.early_secret = provider.hkdf_extract(
+            b"", psk if psk is not None else bytes(self.hash_len), hash_name
+        )
         self.derived_for_handshake = self._derive(self.early_secret, b"derived", b"")
         self.handshake_secret: bytes | None = None
         self.derived_for_master: bytes | None = None
@@ -150,7 +184,7 @@ class KeySchedule:
     def _derive(self, secret: bytes | None, label: bytes, messages: bytes) -> bytes:
         if secret is None:
             raise InternalError(f"key schedule: {label.decode()!r} needs a secret that is not set yet")
-        return derive_secret(secret, label, messages, self.hash_name)
+        return self.provider.derive_secret(secret, label, messages, self.hash_name)
 
     # Early Secret (§7.1, §4.2.11.2)
     def binder_key(self, resumption: bool = True) -> bytes:
@@ -172,7 +206,7 @@ class KeySchedule:
         ``None`` is psk_ke mode: no (EC)DHE, so the IKM is Hash.length zeros.
         """
         ikm = shared_secret if shared_secret is not None else bytes(self.hash_len)
-        self.handshake_secret = hkdf_extract(self.derived_for_handshake, ikm, self.hash_name)
+        self.handshake_secret = self.provider.hkdf_extract(self.derived_for_handshake, ikm, self.hash_name)
         self.derived_for_master = self._derive(self.handshake_secret, b"derived", b"")
         return self.handshake_secret
 
@@ -189,7 +223,9 @@ class KeySchedule:
         """Master Secret = HKDF-Extract(Derive-Secret(Handshake, "derived", ""), 0)."""
         if self.derived_for_master is None:
             raise InternalError("key schedule: the master secret needs the handshake secret first")
-        self.master_secret = hkdf_extract(self.derived_for_master, bytes(self.hash_len), self.hash_name)
+        self.master_secret = self.provider.hkdf_extract(
+            self.derived_for_master, bytes(self.hash_len), self.hash_name
+        )
         return self.master_secret
 
     def client_application_traffic_secret_0(self, messages: bytes) -> bytes:
@@ -212,7 +248,9 @@ class KeySchedule:
 # ---------------------------------------------------------------- §7.2-§7.5, §4.4.4, §4.6.1
 
 
-def traffic_keys(secret: bytes, suite: Suite) -> tuple[bytes, bytes]:
+def traffic_keys(
+    secret: bytes, suite: Suite, *, hkdf_expand_label: ExpandLabel = hkdf_expand_label
+) -> tuple[bytes, bytes]:
     """The AEAD write key and IV of a traffic secret (RFC 8446 §7.3).
 
     [sender]_write_key = HKDF-Expand-Label(Secret, "key", "", key_length)
@@ -223,7 +261,9 @@ def traffic_keys(secret: bytes, suite: Suite) -> tuple[bytes, bytes]:
     return key, iv
 
 
-def finished_key(base_key: bytes, hash_name: str = "sha256") -> bytes:
+def finished_key(
+    base_key: bytes, hash_name: str = "sha256", *, hkdf_expand_label: ExpandLabel = hkdf_expand_label
+) -> bytes:
     """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (RFC 8446 §4.4.4).
 
     BaseKey is the sender's handshake traffic secret, or the binder_key for a PSK binder (§4.2.11.2).
@@ -231,17 +271,32 @@ def finished_key(base_key: bytes, hash_name: str = "sha256") -> bytes:
     return hkdf_expand_label(base_key, b"finished", b"", _hash_len(hash_name), hash_name)
 
 
-def finished_verify_data(base_key: bytes, transcript_hash: bytes, hash_name: str = "sha256") -> bytes:
+def finished_verify_data(
+    base_key: bytes,
+    transcript_hash: bytes,
+    hash_name: str = "sha256",
+    *,
+    hkdf_expand_label: ExpandLabel = hkdf_expand_label,
+) -> bytes:
     """verify_data = HMAC(finished_key, Transcript-Hash(Handshake Context, ...)) (RFC 8446 §4.4.4)."""
-    return hmac.digest(finished_key(base_key, hash_name), transcript_hash, hash_name)
+    key = finished_key(base_key, hash_name, hkdf_expand_label=hkdf_expand_label)
+    return hmac.digest(key, transcript_hash, hash_name)
 
 
-def next_traffic_secret(secret: bytes, hash_name: str = "sha256") -> bytes:
+def next_traffic_secret(
+    secret: bytes, hash_name: str = "sha256", *, hkdf_expand_label: ExpandLabel = hkdf_expand_label
+) -> bytes:
     """application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length) (§7.2)."""
     return hkdf_expand_label(secret, b"traffic upd", b"", _hash_len(hash_name), hash_name)
 
 
-def resumption_psk(rms: bytes, ticket_nonce: bytes, hash_name: str = "sha256") -> bytes:
+def resumption_psk(
+    rms: bytes,
+    ticket_nonce: bytes,
+    hash_name: str = "sha256",
+    *,
+    hkdf_expand_label: ExpandLabel = hkdf_expand_label,
+) -> bytes:
     """The PSK of a ticket (RFC 8446 §4.6.1).
 
     = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length)

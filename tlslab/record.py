@@ -33,8 +33,9 @@ transport delivers and hands out whole records; ``RecordProtection`` turns a
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 
@@ -42,6 +43,11 @@ from .constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, TLS12, ContentType
 from .errors import BadRecordMac, DecodeError, InternalError, RecordOverflow, UnexpectedMessage
 from .keyschedule import traffic_keys
 from .suites import Suite
+
+if TYPE_CHECKING:
+    from .provider import Provider
+
+Nonce = Callable[[bytes, int], bytes]  # per_record_nonce's shape, a Provider piece
 
 HEADER_LEN = 5
 MAX_INNER_PLAINTEXT = MAX_PLAINTEXT + 1  # §5.4: content + type + padding <= 2^14 + 1
@@ -207,6 +213,49 @@ def encode_inner_plaintext(content_type: int, data: bytes, padding: int = 0) -> 
     return bytes(data) + bytes([content_type]) + bytes(padding)
 
 
+def protect_record(
+    suite: Suite,
+    key: bytes,
+    iv: bytes,
+    seq: int,
+    content_type: int,
+    data: bytes,
+    padding: int = 0,
+    *,
+    per_record_nonce: Nonce = per_record_nonce,
+) -> bytes:
+    """The whole TLSCiphertext record carrying ``data`` of ``content_type`` (RFC 8446 §5.2).
+
+    TLSInnerPlaintext (``data``, the type, ``padding`` zeros) sealed with the suite's AEAD
+    under ``key`` and the nonce of record ``seq``; the outer header (application_data,
+    0x0303, the ciphertext length) is the additional data. ``per_record_nonce``: the nonce
+    function it stands on (a ``Provider`` passes its own).
+    """
+    inner = encode_inner_plaintext(content_type, data, padding)
+    header = _HEADER.pack(ContentType.application_data, TLS12, len(inner) + suite.tag_len)
+    return header + suite.aead(key).encrypt(per_record_nonce(iv, seq), inner, header)
+
+
+def unprotect_record(
+    suite: Suite,
+    key: bytes,
+    iv: bytes,
+    seq: int,
+    record: bytes,
+    *,
+    per_record_nonce: Nonce = per_record_nonce,
+) -> tuple[int, bytes]:
+    """(content type, content) of the protected ``record`` (header included) number ``seq`` (§5.2).
+
+    Raises:
+        InvalidTag: the AEAD tag does not verify (``RecordProtection`` makes it bad_record_mac).
+        UnexpectedMessage: the plaintext has no content type (§5.4).
+    """
+    nonce = per_record_nonce(iv, seq)
+    plaintext = suite.aead(key).decrypt(nonce, record[HEADER_LEN:], record[:HEADER_LEN])
+    return decode_inner_plaintext(plaintext)
+
+
 def decode_inner_plaintext(plaintext: bytes) -> tuple[int, bytes]:
     """Split a decrypted TLSInnerPlaintext into (content type, content) (RFC 8446 §5.4).
 
@@ -229,34 +278,38 @@ class RecordProtection:
     Holds the AEAD key and IV derived from ``secret`` (§7.3) and the sequence
     number ``seq``, which starts at 0 for every new key and counts records.
     Use one object to write and another to read; replace it on a key change.
+    The cryptography (keys, nonce, AEAD) is the ``provider``'s (default: tlslab's
+    own); the rules on lengths, types and sequence numbers are checked here.
     """
 
-    def __init__(self, suite: Suite, secret: bytes) -> None:
+    def __init__(self, suite: Suite, secret: bytes, provider: Provider | None = None) -> None:
+        if provider is None:
+            from .provider import DEFAULT_PROVIDER as provider  # provider.py imports this module
+        self.provider = provider
         self.suite = suite
         self.secret = secret
-        self.key, self.iv = traffic_keys(secret, suite)
+        self.key, self.iv = traffic_keys(secret, suite, hkdf_expand_label=provider.hkdf_expand_label)
         self.seq = 0
-        self._aead = suite.aead(self.key)
 
-    def _next_nonce(self) -> bytes:
+    def _next_seq(self) -> int:
+        """The number of the next record, then count it (§5.3)."""
         if self.seq > MAX_SEQ:
             # §5.3: "If a TLS implementation would need to wrap a sequence number, it MUST either
             # rekey (Section 4.6.3) or terminate the connection."
             raise InternalError("record sequence number would wrap past 2^64; send KeyUpdate first")
-        nonce = per_record_nonce(self.iv, self.seq)
         self.seq += 1
-        return nonce
+        return self.seq - 1
 
     def encrypt(self, content_type: int, data: bytes, padding: int = 0) -> bytes:
         """The whole TLSCiphertext record carrying ``data`` of ``content_type`` (§5.2).
 
         The outer header is application_data / 0x0303 and is the AEAD's additional data.
         """
-        inner = encode_inner_plaintext(content_type, data, padding)
-        if len(inner) > MAX_INNER_PLAINTEXT:
-            raise ValueError(f"TLSInnerPlaintext of {len(inner)} bytes exceeds {MAX_INNER_PLAINTEXT}")
-        header = _HEADER.pack(ContentType.application_data, TLS12, len(inner) + self.suite.tag_len)
-        return header + self._aead.encrypt(self._next_nonce(), inner, header)
+        inner_len = len(data) + 1 + padding
+        if inner_len > MAX_INNER_PLAINTEXT:
+            raise ValueError(f"TLSInnerPlaintext of {inner_len} bytes exceeds {MAX_INNER_PLAINTEXT}")
+        seq = self._next_seq()
+        return self.provider.protect_record(self.suite, self.key, self.iv, seq, content_type, data, padding)
 
     def decrypt(self, record: Record) -> tuple[int, bytes]:
         """(content type, content) of a protected record (§5.2, §5.4).
@@ -271,13 +324,16 @@ class RecordProtection:
             raise UnexpectedMessage(f"{_type_name(record.content_type)} record where a protected one was due")
         if len(record.fragment) > MAX_CIPHERTEXT:
             raise RecordOverflow(f"protected record of {len(record.fragment)} bytes exceeds {MAX_CIPHERTEXT}")
+        seq = self._next_seq()
         try:
-            plaintext = self._aead.decrypt(self._next_nonce(), record.fragment, record.header())
+            content_type, data = self.provider.unprotect_record(
+                self.suite, self.key, self.iv, seq, record.encode()
+            )
         except InvalidTag:
-            raise BadRecordMac(f"record {self.seq - 1} failed authentication (RFC 8446 §5.2)") from None
-        if len(plaintext) > MAX_INNER_PLAINTEXT:
-            raise RecordOverflow(f"decrypted record of {len(plaintext)} bytes exceeds {MAX_INNER_PLAINTEXT}")
-        content_type, data = decode_inner_plaintext(plaintext)
+            raise BadRecordMac(f"record {seq} failed authentication (RFC 8446 §5.2)") from None
+        inner_len = len(record.fragment) - self.suite.tag_len
+        if inner_len > MAX_INNER_PLAINTEXT:
+            raise RecordOverflow(f"decrypted record of {inner_len} bytes exceeds {MAX_INNER_PLAINTEXT}")
         if content_type not in _PROTECTED_TYPES:
             # §5: a protected change_cipher_spec "MUST abort the handshake with unexpected_message".
             raise UnexpectedMessage(f"protected record of type {_type_name(content_type)}")
