@@ -8,9 +8,10 @@ import random
 import pytest
 from cryptography.hazmat.primitives.asymmetric import x25519 as cx25519
 
-from tlslab import client, keyschedule, record
+from tlslab import keyschedule, record
 from tlslab.course import checks
 from tlslab.course.checks import TASKS, check, grade_all, run_task
+from tlslab.provider import DEFAULT_PROVIDER
 
 CASE_TASKS = [t for t in TASKS.values() if t.runner is None]
 
@@ -182,30 +183,20 @@ def test_der_length_reference_reads_a_real_certificate() -> None:
     assert start + length == 0x1AC + 4 and start == 4
 
 
-def test_learner_functions_swaps_and_restores() -> None:
-    originals = (
-        keyschedule.hkdf_expand_label,
-        client.finished_verify_data,
-        record.RecordProtection._next_nonce,
+def test_learner_provider_runs_the_learners_pieces_without_patching() -> None:
+    originals = (keyschedule.hkdf_expand_label, record.per_record_nonce, DEFAULT_PROVIDER.pieces())
+    provider, calls = checks.learner_provider(
+        hkdf_expand_label=keyschedule.hkdf_expand_label,
+        per_record_nonce=record.per_record_nonce,
     )
-    with pytest.raises(RuntimeError):
-        with checks.learner_functions(
-            hkdf_expand_label=keyschedule.hkdf_expand_label,
-            finished_verify_data=keyschedule.finished_verify_data,
-            per_record_nonce=record.per_record_nonce,
-        ) as calls:
-            assert keyschedule.hkdf_expand_label is calls["hkdf_expand_label"]
-            keyschedule.traffic_keys(b"\x01" * 32, checks._suite_for(16, "sha256"))
-            assert calls["hkdf_expand_label"].calls == 2
-            raise RuntimeError("the block failed")
-    assert (
-        keyschedule.hkdf_expand_label,
-        client.finished_verify_data,
-        record.RecordProtection._next_nonce,
-    ) == originals
+    assert provider.hkdf_expand_label is calls["hkdf_expand_label"]
+    protection = record.RecordProtection(checks._suite_for(16, "sha256"), b"\x01" * 32, provider)
+    assert calls["hkdf_expand_label"].calls == 2  # the write key and the write IV (RFC 8446 §7.3)
+    protection.encrypt(23, b"hi")
+    assert calls["per_record_nonce"].calls == 1
+    assert (keyschedule.hkdf_expand_label, record.per_record_nonce, DEFAULT_PROVIDER.pieces()) == originals
     with pytest.raises(KeyError):
-        with checks.learner_functions(not_a_piece=print):
-            pass
+        checks.learner_provider(not_a_piece=print)
 
 
 def test_capstone_with_tlslab_pieces_completes_a_handshake() -> None:

@@ -41,6 +41,7 @@ from tlslab.errors import AlertDescription, BadRecordMac, DecryptError, IllegalP
 from tlslab.keyexchange import MLKEM_UNAVAILABLE, generate_key_share, respond_to_key_share
 from tlslab.keylog import MemoryKeyLog
 from tlslab.messages import ClientHello, ServerHello, decode_handshake
+from tlslab.provider import Provider
 from tlslab.record import Record, RecordProtection, plaintext_record
 from tlslab.server import ServerConfig, ServerConnection
 
@@ -278,9 +279,9 @@ def test_in_memory_hybrid_handshake(pki, hello_retry: bool) -> None:
     assert conv.server.receive_data(conv.client.data_to_send()) == [ApplicationData(b"ping")]
 
 
-def _hybrid_pair(pki) -> tuple[ClientConnection, ServerConnection, bytes]:
+def _hybrid_pair(pki, **server_options: Any) -> tuple[ClientConnection, ServerConnection, bytes]:
     """A hybrid client and server; returns them and the server's first flight (to the client)."""
-    server = ServerConnection(server_config(pki, groups=[HYBRID]))
+    server = ServerConnection(server_config(pki, groups=[HYBRID], **server_options))
     client = ClientConnection(client_config(pki, groups=[HYBRID], middlebox_compatibility=False))
     server.receive_data(client.data_to_send())
     return client, server, server.data_to_send()
@@ -312,7 +313,7 @@ def test_tampered_ciphertext_fails_at_the_first_encrypted_record(pki) -> None:
 
 
 @needs_hybrid_server
-def test_tampered_ciphertext_fails_at_finished(pki, monkeypatch) -> None:
+def test_tampered_ciphertext_fails_at_finished(pki) -> None:
     """Key confirmation: with the record layer out of the way, Finished catches the forged secret.
 
     The server sends (and both sides hash) a ServerHello whose ciphertext was flipped after the
@@ -320,14 +321,12 @@ def test_tampered_ciphertext_fails_at_finished(pki, monkeypatch) -> None:
     shared secrets differ. We re-encrypt the server's records under the client's (wrong)
     handshake keys, and the server's Finished fails with decrypt_error (RFC 8446 §4.4.4).
     """
-    import tlslab.server as server_module
 
     def forged(group: int, client_share: bytes, private: bytes | None = None) -> tuple[bytes, bytes]:
         share, secret = respond_to_key_share(group, client_share, private)
         return bytes([share[0] ^ 0x01]) + share[1:], secret
 
-    monkeypatch.setattr(server_module, "respond_to_key_share", forged)
-    client, server, flight = _hybrid_pair(pki)
+    client, server, flight = _hybrid_pair(pki, provider=Provider(respond_to_key_share=forged))
     server_hello, *encrypted = split_records(flight)
     client.receive_data(server_hello.encode())
     theirs = secrets(server.config.keylog)["SERVER_HANDSHAKE_TRAFFIC_SECRET"]

@@ -78,7 +78,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import extensions as ext
-from .certverify import ip_literal, verify_server_chain
+from .certverify import ip_literal, load_trust_roots
 from .constants import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
@@ -118,11 +118,10 @@ from .events import (
     NewTicket,
     Ticket,
 )
-from .keyexchange import KeyShare, generate_key_share
+from .keyexchange import KeyShare
 from .keylog import KeyLogCallback
 from .keyschedule import (
     KeySchedule,
-    finished_verify_data,
     hrr_message_hash,
     resumption_psk,
     transcript_hash,
@@ -143,12 +142,12 @@ from .messages import (
     ServerHello,
     decode_handshake,
 )
+from .provider import DEFAULT_PROVIDER, Provider
 from .psk import offer_psk, offerable_ticket, suite_hash
-from .record import Record, RecordProtection, plaintext_record, split_fragments
+from .record import Record, plaintext_record, split_fragments
 from .signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     PrivateKey,
-    certificate_verify_content,
     schemes_for_key,
     sign,
     verify_signature,
@@ -241,6 +240,7 @@ class ClientConfig:
     allows it (§4.2.10), else (or when the server rejects it) right after the handshake, if
     ``resend_early_data``. ``certificate_chain`` + ``private_key`` answer a CertificateRequest
     (§4.4.2); ``post_handshake_auth`` also offers to be asked after the handshake (§4.6.2).
+    ``provider`` holds the cryptographic pieces the connection calls (``tlslab.provider``).
     """
 
     server_name: str | None = None
@@ -269,6 +269,8 @@ class ClientConfig:
     certificate_chain: list[x509.Certificate] = field(default_factory=list)
     private_key: PrivateKey | None = None
     post_handshake_auth: bool = False
+    # The pieces a learner may replace (HKDF, nonces, Finished, ...): provider.py.
+    provider: Provider = DEFAULT_PROVIDER
 
     def __post_init__(self) -> None:
         if bool(self.certificate_chain) != (self.private_key is not None):
@@ -473,7 +475,9 @@ class ClientConnection(Endpoint):
         shares = {g: self._key_shares.get(g) for g in key_share_groups}
         for g, share in shares.items():
             if share is None:
-                shares[g] = generate_key_share(NamedGroup(g), self.config.key_share_private_keys.get(g))
+                shares[g] = self.provider.generate_key_share(
+                    NamedGroup(g), self.config.key_share_private_keys.get(g)
+                )
         self._key_shares = shares  # type: ignore[assignment]
         self._client_hello = ClientHello(
             random=self.client_random,
@@ -498,7 +502,7 @@ class ClientConnection(Endpoint):
     def _add_pre_shared_key(self, ch: ClientHello, ticket: Ticket) -> None:
         """Append pre_shared_key, last (§4.2.11), its binder over what precedes it (§4.2.11.2)."""
         age = self.config.ticket_age_ms if self.config.ticket_age_ms is not None else ticket.age_ms()
-        self._psk_offered = offer_psk(ch, ticket, age, self._transcript)
+        self._psk_offered = offer_psk(ch, ticket, age, self._transcript, self.provider)
 
     def _send_early_data(self) -> None:
         """0-RTT: early data under the client_early_traffic_secret (§2.3, §4.2.10, §7.1)."""
@@ -506,11 +510,11 @@ class ClientConnection(Endpoint):
         ticket = self._session
         if self._session_id and self.config.middlebox_compatibility:
             self._send_change_cipher_spec()  # Appendix D.4: right after the first ClientHello
-        ks = KeySchedule(suite_hash(ticket.cipher_suite), ticket.psk)
+        ks = KeySchedule(suite_hash(ticket.cipher_suite), ticket.psk, self.provider)
         early_secret = ks.client_early_traffic_secret(self._transcript)
         self._keylog("CLIENT_EARLY_TRAFFIC_SECRET", early_secret)
         self._keylog("EARLY_EXPORTER_SECRET", ks.early_exporter_master_secret(self._transcript))
-        self._write = RecordProtection(SUITES[ticket.cipher_suite], early_secret)
+        self._write = self._protection(early_secret, SUITES[ticket.cipher_suite])
         data = self.config.early_data[: ticket.max_early_data_size]  # §4.2.10: never more
         self._send_application_data(data)
         self._early_data_to_send = self.config.early_data[len(data) :] or None
@@ -588,7 +592,7 @@ class ClientConnection(Endpoint):
             raise UnexpectedMessage("handshake data after ServerHello in the same plaintext record")
         super()._derive_handshake_secrets(shared_secret, psk)
         assert self.suite is not None
-        self._read = RecordProtection(self.suite, self._server_hs_secret)  # K_recv = handshake
+        self._read = self._protection(self._server_hs_secret)  # K_recv = handshake
 
     def _on_hello_retry_request(self, hrr: HelloRetryRequest, raw: bytes) -> None:
         if self._hello_retry is not None:
@@ -677,9 +681,8 @@ class ClientConnection(Endpoint):
         c = self.config
         if c.verify_chain:
             name = c.server_name if c.check_hostname else None
-            self.peer_certificates = verify_server_chain(
-                chain, name, trust_roots=c.trust_roots, cafile=c.cafile, now=c.now
-            )
+            roots = c.trust_roots if c.trust_roots is not None else load_trust_roots(c.cafile)
+            self.peer_certificates = self.provider.verify_chain(chain, name, trust_roots=roots, now=c.now)
         else:
             self.peer_certificates = [_load_certificate(der) for der in chain]
         self._transcript += raw
@@ -691,7 +694,7 @@ class ClientConnection(Endpoint):
             raise IllegalParameter(
                 f"server signed with {name_of(SignatureScheme, cv.algorithm)}, not offered"
             )
-        content = certificate_verify_content(
+        content = self.provider.certificate_verify_content(
             transcript_hash(self._transcript, self.suite.hash_name), server=True
         )
         verify_signature(self.peer_certificates[0], cv.algorithm, cv.signature, content)
@@ -703,7 +706,7 @@ class ClientConnection(Endpoint):
         hash_name = self.suite.hash_name
         if len(fin.verify_data) != self.suite.hash_len:
             raise DecodeError(f"Finished is {len(fin.verify_data)} bytes, expected {self.suite.hash_len}")
-        expected = finished_verify_data(
+        expected = self.provider.finished_verify_data(
             self._server_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
         )
         if not hmac.compare_digest(expected, fin.verify_data):
@@ -733,7 +736,7 @@ class ClientConnection(Endpoint):
             raise UnexpectedMessage("handshake message spans the key change after Finished")  # §5.1
         super()._derive_application_secrets()
         assert self.suite is not None
-        self._read = RecordProtection(self.suite, self._server_app_secret)  # K_recv = application
+        self._read = self._protection(self._server_app_secret)  # K_recv = application
 
     def _send_client_flight(self) -> None:
         """Our second flight: [CCS] [Certificate] Finished, under the handshake keys (§4.4)."""
@@ -742,18 +745,18 @@ class ClientConnection(Endpoint):
             self._send_change_cipher_spec()
         if self.early_data_accepted:
             self._send_handshake(EndOfEarlyData())  # §4.5: the last message under the early keys
-        self._write = RecordProtection(self.suite, self._client_hs_secret)
+        self._write = self._protection(self._client_hs_secret)
         flight: list[HandshakeMessage] = []
         if self._certificate_request is not None:
             flight = self._client_certificate_messages(self._certificate_request, self._transcript)
         transcript = self._transcript + b"".join(msg.encode() for msg in flight)
         hash_name = self.suite.hash_name
-        verify_data = finished_verify_data(
+        verify_data = self.provider.finished_verify_data(
             self._client_hs_secret, transcript_hash(transcript, hash_name), hash_name
         )
         self._send_flight([*flight, Finished(verify_data)])
         self.resumption_master_secret = self._schedule.resumption_master_secret(self._transcript)
-        self._write = RecordProtection(self.suite, self._client_app_secret)
+        self._write = self._protection(self._client_app_secret)
 
     # --------------------------------------------------------------- client authentication (§4.4.2)
 
@@ -786,7 +789,9 @@ class ClientConnection(Endpoint):
             return [certificate]
         assert self.config.private_key is not None
         digest = transcript_hash(transcript + certificate.encode(), self.suite.hash_name)
-        content = certificate_verify_content(digest, server=False)  # "TLS 1.3, client CertificateVerify"
+        content = self.provider.certificate_verify_content(
+            digest, server=False
+        )  # "TLS 1.3, client CertificateVerify"
         return [certificate, CertificateVerify(scheme, sign(self.config.private_key, scheme, content))]
 
     def _on_post_handshake_certificate_request(self, cr: CertificateRequest, raw: bytes) -> None:
@@ -803,7 +808,7 @@ class ClientConnection(Endpoint):
         messages = self._client_certificate_messages(cr, self._transcript + raw)
         transcript = self._transcript + raw + b"".join(msg.encode() for msg in messages)
         hash_name = self.suite.hash_name
-        verify_data = finished_verify_data(
+        verify_data = self.provider.finished_verify_data(
             self._client_app_secret, transcript_hash(transcript, hash_name), hash_name
         )
         self._send_flight([*messages, Finished(verify_data)], in_transcript=False)
@@ -825,7 +830,12 @@ class ClientConnection(Endpoint):
             lifetime=nst.ticket_lifetime,
             age_add=nst.ticket_age_add,
             nonce=nst.ticket_nonce,
-            psk=resumption_psk(self.resumption_master_secret, nst.ticket_nonce, self.suite.hash_name),
+            psk=resumption_psk(
+                self.resumption_master_secret,
+                nst.ticket_nonce,
+                self.suite.hash_name,
+                hkdf_expand_label=self.provider.hkdf_expand_label,
+            ),
             cipher_suite=CipherSuite(self.suite.code),
             max_early_data_size=max_early or 0,
             received_at=time.time(),

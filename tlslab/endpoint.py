@@ -43,7 +43,7 @@ from .errors import (
     UnexpectedMessage,
 )
 from .events import EVENT_HISTORY, ConnectionClosed, Event, HandshakeComplete, KeyUpdated
-from .keylog import keylog_from_env
+from .keylog import KeyLogCallback, keylog_from_env
 from .keyschedule import KeySchedule, next_traffic_secret
 from .messages import (
     CertificateRequest,
@@ -54,6 +54,7 @@ from .messages import (
     KeyUpdate,
     NewSessionTicket,
 )
+from .provider import Provider
 from .record import Record, RecordProtection, RecordReader, plaintext_record
 from .suites import Suite
 
@@ -67,9 +68,9 @@ class Endpoint:
     PEER_NOUN: ClassVar[str]  # what our messages call the other side
 
     def __init__(self, config: Any) -> None:
-        self.config = config
-        if config.keylog is None:
-            config.keylog = keylog_from_env()  # SSLKEYLOGFILE
+        self.config = config  # read, never changed: one config may serve many connections
+        self.provider: Provider = config.provider  # the pieces a learner may replace (provider.py)
+        self.keylog: KeyLogCallback | None = config.keylog or keylog_from_env()  # SSLKEYLOGFILE
         self.state: Any = self.State.START
         # The latest events (a bounded history for notebooks and tests); receive_data() returns the new ones.
         self.events: deque[Event] = deque(maxlen=EVENT_HISTORY)
@@ -242,7 +243,8 @@ class Endpoint:
     def _derive_handshake_secrets(self, shared_secret: bytes, psk: bytes | None) -> None:
         """[sender]_handshake_traffic_secret for both sides (§7.1); each side sets its keys."""
         assert self.suite is not None
-        ks = self._schedule = KeySchedule(self.suite.hash_name, psk)  # §7.1: the PSK seeds Early Secret
+        # §7.1: the PSK seeds Early Secret
+        ks = self._schedule = KeySchedule(self.suite.hash_name, psk, self.provider)
         ks.set_handshake_secret(shared_secret)
         self._client_hs_secret = ks.client_handshake_traffic_secret(self._transcript)
         self._server_hs_secret = ks.server_handshake_traffic_secret(self._transcript)
@@ -264,10 +266,15 @@ class Endpoint:
     def _next_app_secret(self, side: str) -> bytes:
         """``side``'s application_traffic_secret_N+1 (§7.2), which replaces the Nth."""
         assert self.suite is not None
+        expand_label = self.provider.hkdf_expand_label
         if side == "client":
-            self._client_app_secret = next_traffic_secret(self._client_app_secret, self.suite.hash_name)
+            self._client_app_secret = next_traffic_secret(
+                self._client_app_secret, self.suite.hash_name, hkdf_expand_label=expand_label
+            )
             return self._client_app_secret
-        self._server_app_secret = next_traffic_secret(self._server_app_secret, self.suite.hash_name)
+        self._server_app_secret = next_traffic_secret(
+            self._server_app_secret, self.suite.hash_name, hkdf_expand_label=expand_label
+        )
         return self._server_app_secret
 
     def _update_read_keys(self) -> None:
@@ -278,7 +285,7 @@ class Endpoint:
         secret = self._next_app_secret(self.PEER)
         self._read_generation += 1
         self._keylog(f"{self.PEER.upper()}_TRAFFIC_SECRET_{self._read_generation}", secret)
-        self._read = RecordProtection(self.suite, secret)
+        self._read = self._protection(secret)
         self._emit(KeyUpdated("read", self._read_generation))
 
     def _send_key_update(self, request_peer_update: bool) -> None:
@@ -296,8 +303,14 @@ class Endpoint:
         secret = self._next_app_secret(self.SIDE)
         self._write_generation += 1
         self._keylog(f"{self.SIDE.upper()}_TRAFFIC_SECRET_{self._write_generation}", secret)
-        self._write = RecordProtection(self.suite, secret)
+        self._write = self._protection(secret)
         self._emit(KeyUpdated("write", self._write_generation))
+
+    def _protection(self, secret: bytes, suite: Suite | None = None) -> RecordProtection:
+        """Record protection under ``secret`` with the negotiated suite (or ``suite``), by our provider."""
+        suite = suite or self.suite
+        assert suite is not None
+        return RecordProtection(suite, secret, self.provider)
 
     # --------------------------------------------------------------- records out
 
@@ -342,5 +355,5 @@ class Endpoint:
             self.state = self.State.CLOSED
 
     def _keylog(self, label: str, secret: bytes) -> None:
-        if self.config.keylog is not None:
-            self.config.keylog(label, self.client_random, secret)
+        if self.keylog is not None:
+            self.keylog(label, self.client_random, secret)

@@ -46,8 +46,9 @@ from cryptography import x509
 from . import extensions as ext
 from .constants import CipherSuite, ExtensionType
 from .events import Ticket
-from .keyschedule import KeySchedule, finished_verify_data, transcript_hash
+from .keyschedule import KeySchedule, transcript_hash
 from .messages import ClientHello
+from .provider import DEFAULT_PROVIDER, Provider
 from .suites import SUITES
 
 SESSION_FORMAT = "tlslab-session/1"
@@ -59,14 +60,17 @@ TICKET_AGE_WINDOW_MS = 10_000
 # ----------------------------------------------------------------------------- binders (§4.2.11.2)
 
 
-def compute_binder(psk: bytes, hash_name: str, transcript: bytes) -> bytes:
+def compute_binder(
+    psk: bytes, hash_name: str, transcript: bytes, provider: Provider = DEFAULT_PROVIDER
+) -> bytes:
     """The PSK binder: HMAC(finished_key(binder_key), Transcript-Hash(transcript)) (RFC 8446 §4.2.11.2).
 
     ``transcript`` is the ClientHello truncated before the binders list, preceded, after a
-    HelloRetryRequest, by message_hash(ClientHello1) and the HelloRetryRequest.
+    HelloRetryRequest, by message_hash(ClientHello1) and the HelloRetryRequest. The key schedule
+    and Finished are the ``provider``'s.
     """
-    binder_key = KeySchedule(hash_name, psk).binder_key(resumption=True)
-    return finished_verify_data(binder_key, transcript_hash(transcript, hash_name), hash_name)
+    binder_key = KeySchedule(hash_name, psk, provider).binder_key(resumption=True)
+    return provider.finished_verify_data(binder_key, transcript_hash(transcript, hash_name), hash_name)
 
 
 def truncated_client_hello(client_hello: bytes, offered: ext.OfferedPsks) -> bytes:
@@ -98,7 +102,9 @@ def offerable_ticket(
     return ticket
 
 
-def offer_psk(ch: ClientHello, ticket: Ticket, age_ms: int, transcript: bytes) -> ext.OfferedPsks:
+def offer_psk(
+    ch: ClientHello, ticket: Ticket, age_ms: int, transcript: bytes, provider: Provider = DEFAULT_PROVIDER
+) -> ext.OfferedPsks:
     """Append ``pre_shared_key`` to ``ch`` (last, §4.2.11) with the binder filled in (§4.2.11.2).
 
     The binder covers ``transcript`` (empty, or message_hash(ClientHello1) + HelloRetryRequest)
@@ -109,7 +115,8 @@ def offer_psk(ch: ClientHello, ticket: Ticket, age_ms: int, transcript: bytes) -
     offered = ext.OfferedPsks([identity], [bytes(SUITES[ticket.cipher_suite].hash_len)])
     ch.extensions.append(ext.Extension(ExtensionType.pre_shared_key, offered.encode()))
     partial = truncated_client_hello(ch.encode(), offered)
-    offered.binders = [compute_binder(ticket.psk, suite_hash(ticket.cipher_suite), transcript + partial)]
+    binder = compute_binder(ticket.psk, suite_hash(ticket.cipher_suite), transcript + partial, provider)
+    offered.binders = [binder]
     ch.extensions[-1] = ext.Extension(ExtensionType.pre_shared_key, offered.encode())
     return offered
 

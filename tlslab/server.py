@@ -110,7 +110,6 @@ from enum import Enum
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tlslab import certverify
 from tlslab import extensions as ext
 from tlslab.client import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS
 from tlslab.constants import (
@@ -149,11 +148,10 @@ from tlslab.events import (
     EarlyData,
     Event,
 )
-from tlslab.keyexchange import ALL_GROUPS, respond_to_key_share
+from tlslab.keyexchange import ALL_GROUPS
 from tlslab.keylog import KeyLogCallback
 from tlslab.keyschedule import (
     KeySchedule,
-    finished_verify_data,
     hrr_message_hash,
     resumption_psk,
     transcript_hash,
@@ -174,6 +172,7 @@ from tlslab.messages import (
     ServerHello,
     decode_handshake,
 )
+from tlslab.provider import DEFAULT_PROVIDER, Provider
 from tlslab.psk import (
     MAX_TICKET_LIFETIME,
     TICKET_AGE_WINDOW_MS,
@@ -188,7 +187,6 @@ from tlslab.record import Record, RecordProtection, plaintext_record
 from tlslab.signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     PrivateKey,
-    certificate_verify_content,
     schemes_for_key,
     sign,
     verify_signature,
@@ -267,6 +265,8 @@ class ServerConfig:
     keylog: KeyLogCallback | None = None
     tamper: Tamper | None = None
     extra_extensions: dict[str, list[ext.Extension]] = field(default_factory=dict)
+    # The pieces a learner may replace (HKDF, nonces, Finished, ...): provider.py.
+    provider: Provider = DEFAULT_PROVIDER
 
     def __post_init__(self) -> None:
         if not self.certificate_chain:
@@ -491,7 +491,7 @@ class ServerConnection(Endpoint):
             # §4.2.11.2: over the transcript so far (message_hash + HRR after a retry) and the
             # ClientHello up to the binders.
             expected = compute_binder(
-                state.psk, hash_name, self._transcript + truncated_client_hello(raw, offered)
+                state.psk, hash_name, self._transcript + truncated_client_hello(raw, offered), self.provider
             )
             if not binder_matches(expected, offered.binders[index]):
                 raise DecryptError("PSK binder does not verify")  # §4.2.11.2
@@ -517,11 +517,11 @@ class ServerConnection(Endpoint):
         )
         if accept:
             assert self.suite is not None
-            early_secret = KeySchedule(self.suite.hash_name, state.psk).client_early_traffic_secret(
-                self._transcript
-            )
+            early_secret = KeySchedule(
+                self.suite.hash_name, state.psk, self.provider
+            ).client_early_traffic_secret(self._transcript)
             self._keylog("CLIENT_EARLY_TRAFFIC_SECRET", early_secret)
-            self._early_read = RecordProtection(self.suite, early_secret)
+            self._early_read = self._protection(early_secret)
             self._early_data_left = state.max_early_data_size
         return accept
 
@@ -660,7 +660,7 @@ class ServerConnection(Endpoint):
     def _send_server_flight(self, ch: ClientHello, client_share: bytes) -> None:
         assert self.suite is not None and self.group is not None
         # IllegalParameter for a bad share (§4.2.8; draft-ietf-tls-ecdhe-mlkem §3.1.2)
-        server_share, shared_secret = respond_to_key_share(
+        server_share, shared_secret = self.provider.respond_to_key_share(
             self.group, client_share, self.config.key_share_private_keys.get(self.group)
         )
         sh = ServerHello(
@@ -707,8 +707,8 @@ class ServerConnection(Endpoint):
     def _derive_handshake_secrets(self, shared_secret: bytes, psk: bytes | None) -> None:
         super()._derive_handshake_secrets(shared_secret, psk)
         assert self.suite is not None
-        self._write = RecordProtection(self.suite, self._server_hs_secret)  # K_send = handshake
-        self._read = RecordProtection(self.suite, self._client_hs_secret)  # K_recv = handshake (0-RTT: later)
+        self._write = self._protection(self._server_hs_secret)  # K_send = handshake
+        self._read = self._protection(self._client_hs_secret)  # K_recv = handshake (0-RTT: later)
 
     def _encrypted_extensions(self, ch: ClientHello) -> list[ext.Extension]:
         exts = []
@@ -732,7 +732,7 @@ class ServerConnection(Endpoint):
 
     def _send_certificate_verify(self) -> None:
         assert self.suite is not None and self.signature_scheme is not None
-        content = certificate_verify_content(
+        content = self.provider.certificate_verify_content(
             transcript_hash(self._transcript, self.suite.hash_name), server=True
         )
         signature = sign(self.config.private_key, self.signature_scheme, content)
@@ -741,7 +741,7 @@ class ServerConnection(Endpoint):
     def _send_finished(self) -> None:
         assert self.suite is not None
         hash_name = self.suite.hash_name
-        verify_data = finished_verify_data(
+        verify_data = self.provider.finished_verify_data(
             self._server_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
         )
         self._send_handshake(Finished(verify_data))
@@ -749,7 +749,7 @@ class ServerConnection(Endpoint):
     def _derive_application_secrets(self) -> None:
         super()._derive_application_secrets()
         assert self.suite is not None
-        self._write = RecordProtection(self.suite, self._server_app_secret)  # K_send = application
+        self._write = self._protection(self._server_app_secret)  # K_send = application
 
     # --------------------------------------------------------------- the client's second flight
 
@@ -758,7 +758,7 @@ class ServerConnection(Endpoint):
         if self._handshake.has_partial():  # §5.1: the receive keys change now
             raise UnexpectedMessage("handshake message spans the key change after EndOfEarlyData")
         self._transcript += raw
-        self._read = RecordProtection(self.suite, self._client_hs_secret)  # type: ignore[arg-type]
+        self._read = self._protection(self._client_hs_secret)  # type: ignore[arg-type]
         self._enter_wait_flight2()
 
     def _new_certificate_request(self, context: bytes) -> CertificateRequest:
@@ -782,7 +782,10 @@ class ServerConnection(Endpoint):
             if self.config.client_certificate_required:
                 raise CertificateRequired("client sent no certificate, and we require one")  # §4.4.2.4
             return []
-        return verify_client_chain([e.cert_data for e in cert.certificate_list], self.config.client_ca or [])
+        if not self.config.client_ca:
+            raise InternalError("no client_ca to verify a client certificate against")
+        chain = [e.cert_data for e in cert.certificate_list]
+        return self.provider.verify_chain(chain, None, trust_roots=self.config.client_ca, client=True)
 
     def _on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
         assert self._certificate_request is not None
@@ -800,7 +803,9 @@ class ServerConnection(Endpoint):
             raise IllegalParameter(
                 f"client signed with {name_of(SignatureScheme, cv.algorithm)}, not asked for"
             )
-        content = certificate_verify_content(transcript_hash(transcript, self.suite.hash_name), server=False)
+        content = self.provider.certificate_verify_content(
+            transcript_hash(transcript, self.suite.hash_name), server=False
+        )
         verify_signature(self.peer_certificates[0], cv.algorithm, cv.signature, content)
 
     # --------------------------------------------------------------- the client's Finished (§4.4.4)
@@ -812,7 +817,7 @@ class ServerConnection(Endpoint):
             raise DecodeError(
                 f"client Finished is {len(fin.verify_data)} bytes, expected {self.suite.hash_len}"
             )
-        expected = finished_verify_data(
+        expected = self.provider.finished_verify_data(
             self._client_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
         )
         if not hmac.compare_digest(expected, fin.verify_data):
@@ -821,7 +826,7 @@ class ServerConnection(Endpoint):
             raise UnexpectedMessage("handshake message spans the key change after the client's Finished")
         self._transcript += raw
         self.resumption_master_secret = self._schedule.resumption_master_secret(self._transcript)
-        self._read = RecordProtection(self.suite, self._client_app_secret)  # K_recv = application
+        self._read = self._protection(self._client_app_secret)  # K_recv = application
         self._skip_early_data = 0
         self.state = State.CONNECTED
         if self._psk is not None:
@@ -837,7 +842,12 @@ class ServerConnection(Endpoint):
         assert self.suite is not None
         nonce = n.to_bytes(8, "big")
         state = SessionState(
-            psk=resumption_psk(self.resumption_master_secret, nonce, self.suite.hash_name),
+            psk=resumption_psk(
+                self.resumption_master_secret,
+                nonce,
+                self.suite.hash_name,
+                hkdf_expand_label=self.provider.hkdf_expand_label,
+            ),
             cipher_suite=CipherSuite(self.suite.code),
             age_add=int.from_bytes(os.urandom(4), "big"),
             lifetime=min(self.config.ticket_lifetime, MAX_TICKET_LIFETIME),
@@ -877,7 +887,7 @@ class ServerConnection(Endpoint):
         else:
             assert isinstance(msg, Finished)
             hash_name = self.suite.hash_name
-            expected = finished_verify_data(
+            expected = self.provider.finished_verify_data(
                 self._client_app_secret, transcript_hash(pha.transcript, hash_name), hash_name
             )
             if not hmac.compare_digest(expected, msg.verify_data):
@@ -927,15 +937,6 @@ class _PostHandshakeAuth:
     certificates: list[x509.Certificate] = field(default_factory=list)
 
 
-def verify_client_chain(
-    chain_der: Sequence[bytes], client_ca: Sequence[x509.Certificate]
-) -> list[x509.Certificate]:
-    """Validate a client certificate chain against ``client_ca`` (RFC 8446 §4.4.2.4)."""
-    if not client_ca:
-        raise InternalError("no client_ca to verify a client certificate against")
-    return certverify.verify_client_chain(chain_der, trust_roots=list(client_ca))
-
-
 __all__ = [
     "MAX_SKIPPED_EARLY_DATA",
     "ServerConfig",
@@ -943,5 +944,4 @@ __all__ = [
     "State",
     "Tamper",
     "TicketStore",
-    "verify_client_chain",
 ]

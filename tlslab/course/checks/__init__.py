@@ -7,7 +7,7 @@ built, checked and graded: the docstring of ``core``. The package:
   ``grade_all``, the reports, the time limit, the stepped hints);
 * ``common``: what the tasks' random cases share;
 * ``t01_bytes`` ... ``t08_resumption``: one module per notebook, registering its tasks;
-* ``capstone``: notebook 07's capstone and ``learner_functions``.
+* ``capstone``: notebook 07's capstone and ``learner_provider``.
 
 Importing the package registers every task, in notebook order, so ``TASKS`` is complete.
 """
@@ -48,7 +48,7 @@ from tlslab.course.checks.capstone import (  # noqa: E402, F401
     CAPSTONE_PIECES,
     PLUG_POINTS,
     fetch_example_com,
-    learner_functions,
+    learner_provider,
 )
 from tlslab.course.checks.core import (  # noqa: E402, F401
     CASE_TIME_LIMIT,
@@ -93,7 +93,7 @@ __all__ = [
     "Task",
     "check",
     "grade_all",
-    "learner_functions",
+    "learner_provider",
     "reset_attempts",
     "tasks_for",
 ]

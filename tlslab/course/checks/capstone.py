@@ -1,17 +1,17 @@
 """Notebook 07's capstone: plug the learner's pieces into tlslab's client for one real handshake.
 
-``learner_functions(...)`` swaps module attributes for the duration of a ``with`` block (see
-``core``'s docstring); the ``capstone`` task runs it. Imported after every notebook's module, so
-the capstone is registered last and ``TASKS`` keeps its order.
+``learner_provider(...)`` builds a ``tlslab.provider.Provider`` with the learner's functions in
+place of tlslab's (and a call counter on each); the ``capstone`` task passes it to the client
+through ``ClientConfig(provider=...)``. Nothing of tlslab is patched. Imported after every
+notebook's module, so the capstone is registered last and ``TASKS`` keeps its order.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from tlslab import certverify, client, keyschedule, record
 from tlslab.course.checks.core import (
     TASKS,
     CaseTimeout,
@@ -22,6 +22,7 @@ from tlslab.course.checks.core import (
     run_case,
     time_limit,
 )
+from tlslab.provider import DEFAULT_PROVIDER, Provider
 
 
 class _Record:
@@ -35,55 +36,22 @@ class _Record:
         return self.func(*args, **kwargs)
 
 
-def _nonce_method(learner: Callable[[bytes, int], bytes]) -> Callable[[Any], bytes]:
-    def _next_nonce(self: Any) -> bytes:  # RecordProtection._next_nonce, with the learner's nonce
-        if self.seq > record.MAX_SEQ:
-            raise record.InternalError("record sequence number would wrap past 2^64")
-        nonce = learner(self.iv, self.seq)
-        self.seq += 1
-        return nonce
-
-    return _next_nonce
+# The pieces a learner may plug in: the Provider's fields (see tlslab/provider.py).
+PLUG_POINTS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Provider))
 
 
-# name -> (module, attribute) it replaces while plugged in
-PLUG_POINTS: dict[str, tuple[Any, str]] = {
-    "hkdf_extract": (keyschedule, "hkdf_extract"),
-    "hkdf_expand": (keyschedule, "hkdf_expand"),
-    "hkdf_expand_label": (keyschedule, "hkdf_expand_label"),
-    "derive_secret": (keyschedule, "derive_secret"),
-    "finished_verify_data": (client, "finished_verify_data"),
-    "certificate_verify_content": (client, "certificate_verify_content"),
-    "hostname_matches": (certverify, "hostname_matches"),
-    "per_record_nonce": (record.RecordProtection, "_next_nonce"),
-}
+def learner_provider(**pieces: Callable[..., Any]) -> tuple[Provider, dict[str, _Record]]:
+    """A Provider running the learner's functions in place of tlslab's, and ``{name: counter}``.
 
-
-@contextlib.contextmanager
-def learner_functions(**pieces: Callable[..., Any]) -> Iterator[dict[str, _Record]]:
-    """Run tlslab with the learner's functions in place of its own, then put tlslab's back.
-
-    A teaching device for the capstone, not an API: it sets module attributes
-    (``tlslab.keyschedule.hkdf_expand_label``, ``tlslab.client.finished_verify_data``,
-    ``RecordProtection._next_nonce``...) for the duration of the ``with`` block, like pytest's
-    monkeypatch, and restores them even when the block fails. Yields ``{name: counter}`` so you
-    can see how often tlslab called each of your functions. Names: ``PLUG_POINTS``.
+    Pass the provider to a connection (``ClientConfig(provider=...)``, ``ServerConfig(...)``,
+    ``fetch_example_com(provider=...)``); each counter's ``calls`` says how often tlslab called
+    that function. Names: ``PLUG_POINTS``.
     """
     unknown = set(pieces) - set(PLUG_POINTS)
     if unknown:
         raise KeyError(f"cannot plug in {sorted(unknown)}; choose from {sorted(PLUG_POINTS)}")
-    saved = []
     counters = {name: _Record(name, func) for name, func in pieces.items()}
-    try:
-        for name, counter in counters.items():
-            owner, attr = PLUG_POINTS[name]
-            saved.append((owner, attr, owner.__dict__[attr]))
-            replacement = _nonce_method(counter) if name == "per_record_nonce" else counter
-            setattr(owner, attr, replacement)
-        yield counters
-    finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
+    return Provider(**counters), counters  # type: ignore[arg-type]
 
 
 CAPSTONE_PIECES = ("hkdf_expand_label", "derive_secret", "per_record_nonce", "finished_verify_data")
@@ -95,8 +63,13 @@ _PIECE_TASK = {
 }
 
 
-def fetch_example_com(*, offline: bool | None = None, timeout: float = 10.0) -> tuple[bytes, str]:
-    """GET / from example.com (or the offline stand-in) with tlslab's client: (response, where)."""
+def fetch_example_com(
+    *, offline: bool | None = None, timeout: float = 10.0, provider: Provider = DEFAULT_PROVIDER
+) -> tuple[bytes, str]:
+    """GET / from example.com (or the offline stand-in) with tlslab's client: (response, where).
+
+    ``provider``: the cryptographic pieces the client runs on (``learner_provider``).
+    """
     from tlslab.connection import connect
     from tlslab.lab import reach_example_com
 
@@ -107,6 +80,7 @@ def fetch_example_com(*, offline: bool | None = None, timeout: float = 10.0) -> 
             server_hostname=target.server_hostname,
             cafile=target.cafile,
             timeout=timeout,
+            provider=provider,
         )
         with sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
@@ -138,9 +112,10 @@ def _run_capstone(task: Task, namespace: Any, graded: bool) -> Report:
     status, why = _precheck(pieces, graded)
     if status:
         return Report(task, status, diagnosis=why)
+    provider, calls = learner_provider(**pieces)
     try:
-        with time_limit(task.time_limit), learner_functions(**pieces) as calls:
-            page, where = fetch_example_com(offline=True if graded else None)
+        with time_limit(task.time_limit):
+            page, where = fetch_example_com(offline=True if graded else None, provider=provider)
     except CaseTimeout as exc:
         return Report(task, "timeout", diagnosis=f"the handshake {exc}")
     except Exception as exc:

@@ -25,14 +25,14 @@ For the instructor, ``grade_all(globals(), notebook="04-key-schedule")`` runs ev
 notebook, hidden cases included, and returns ``{task id: {"points", "max_points", "status",
 "feedback"}}``; ``python -m tlslab.course.grade`` calls it in each submission's own kernel.
 
-The capstone (notebook 07) plugs the learner's functions into tlslab's client with
-``learner_functions(...)``, a context manager that swaps module attributes for the duration of one
-handshake and puts the originals back afterwards. This is a teaching device, not an API: it lets a
-learner see *their* ``hkdf_expand_label`` and ``per_record_nonce`` carry a real connection.
+The capstone (notebook 07) plugs the learner's functions into tlslab's client through the
+client's plug-point object: ``learner_provider(...)`` builds a ``tlslab.provider.Provider`` with
+them (and counts their calls), and the client runs one handshake on it. Nothing is patched: a
+learner sees *their* ``hkdf_expand_label`` and ``per_record_nonce`` carry a real connection.
 
 This module is the machinery. The tasks live next to it, one module per notebook
 (``t01_bytes.py`` ... ``t08_resumption.py``, and ``capstone.py`` for notebook 07's capstone and
-``learner_functions``), with ``common.py`` for what their random cases share. Each builds its
+``learner_provider``), with ``common.py`` for what their random cases share. Each builds its
 tasks as ``register(Task(id=..., notebook=..., func_name=..., reference=..., fixed=...,
 randomized=..., mistakes=[Mistake(variant, hint), ...], hints=(nudge, section, shape)))``;
 ``tlslab/course/checks/__init__.py`` imports them all, in notebook order, so ``TASKS`` is complete.
