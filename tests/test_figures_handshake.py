@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import warnings
 
-import pytest
 from test_client_rfc8448 import (
     KS,
     NSS_GROUPS,
@@ -21,23 +20,22 @@ from test_client_rfc8448 import (
 )
 
 from tlslab import extensions as ext
-from tlslab.client import EXPECT, ClientConfig, ClientConnection, State
+from tlslab.client import ClientConfig, ClientConnection, State
 from tlslab.constants import CipherSuite, ContentType, ExtensionType, NamedGroup
 from tlslab.course.annotate import annotate_record, walk
 from tlslab.course.figures.handshake import (
-    TRANSITIONS,
     ConnectionRecorder,
     figure_texts,
     nesting_figure,
     sequence_diagram,
     state_machine_figure,
-    transitions,
 )
 from tlslab.course.rfc8448 import trace
 from tlslab.keylog import MemoryKeyLog
 from tlslab.lab import StandIn
 from tlslab.messages import HandshakeBuffer, decode_handshake
 from tlslab.record import RecordProtection, RecordReader
+from tlslab.states import CLIENT
 from tlslab.suites import SUITES
 
 
@@ -61,14 +59,12 @@ def test_state_machine_figure_has_every_state_and_message() -> None:
     assert "Appendix A.1" in texts
 
 
-def test_transitions_cover_expect_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert transitions() == TRANSITIONS
-    changed = {**EXPECT, State.WAIT_EE: EXPECT[State.WAIT_EE] | {ExtensionType.key_share}}
-    monkeypatch.setattr("tlslab.course.figures.handshake.EXPECT", changed)
-    with pytest.raises(ValueError, match="EXPECT changed"):
-        transitions()
-    with pytest.raises(ValueError):
-        state_machine_figure()
+def test_the_figure_draws_the_clients_own_table() -> None:
+    texts = " ".join(figure_texts(state_machine_figure()))
+    for edge in CLIENT.edges:
+        if not edge.only_if:
+            assert edge.label in texts and edge.does in texts, edge
+    assert ClientConnection.TABLE is CLIENT  # the table the client runs on
 
 
 def one_message_per_record(t: dict[str, bytes]) -> list[tuple[str, bytes]]:
@@ -98,7 +94,7 @@ def observed_transitions(
 
 
 def drawn() -> set[tuple[State, str, State]]:
-    return {(state, name, target) for (state, _, name), target in TRANSITIONS.items()}
+    return {(edge.state, edge.label, edge.to) for edge in CLIENT.receiving()}
 
 
 def test_transitions_match_the_running_client_simple_and_client_auth() -> None:

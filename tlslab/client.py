@@ -6,38 +6,10 @@ a socket, so a notebook can feed the server's messages one at a time, tamper
 with them, or replay an RFC 8448 trace. ``connection.py`` is the thin driver
 that moves the bytes over TCP.
 
-The states are those of RFC 8446 Appendix A.1::
-
-                              START <----+
-               Send ClientHello |        | Recv HelloRetryRequest
-          [K_send = early data] |        |
-                                v        |
-           /                 WAIT_SH ----+
-           |                    | Recv ServerHello
-           |                    | K_recv = handshake
-       Can |                    v
-      send |                 WAIT_EE
-     early |                    | Recv EncryptedExtensions
-      data |           +--------+--------+
-           |     Using |                 | Using certificate
-           |       PSK |                 v
-           |           |            WAIT_CERT_CR
-           |           |        Recv |       | Recv CertificateRequest
-           |           | Certificate |       v
-           |           |             |    WAIT_CERT
-           |           |             |       | Recv Certificate
-           |           |             v       v
-           |           |              WAIT_CV
-           |           |                 | Recv CertificateVerify
-           |           +> WAIT_FINISHED <+
-           |                  | Recv Finished
-           \                  | [Send EndOfEarlyData]
-                              | K_send = handshake
-                              | [Send Certificate [+ CertificateVerify]]
-    Can send                  | Send Finished
-    app data   -->            | K_send = K_recv = application
-    after here                v
-                          CONNECTED
+The states are those of RFC 8446 Appendix A.1: ``states.CLIENT`` is the table (what may
+arrive in each state, and where it leads) with the RFC's diagram beside it. ``Endpoint``
+checks each message against it, adds it to the transcript and moves the state; the handlers
+here, in the order the handshake runs, check the message and say which case it was.
 
 The PSK branch is resumption (RFC 8446 §2.2): ``ClientConfig(session=ticket)`` offers a ticket
 from an earlier connection (``pre_shared_key``, psk_dhe_ke only, §4.2.9); if the server
@@ -72,7 +44,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -144,7 +116,7 @@ from .messages import (
 )
 from .provider import DEFAULT_PROVIDER, Provider
 from .psk import offer_psk, offerable_ticket, suite_hash
-from .record import Record, plaintext_record, split_fragments
+from .record import Record
 from .signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     PrivateKey,
@@ -152,6 +124,8 @@ from .signatures import (
     sign,
     verify_signature,
 )
+from .states import CLIENT
+from .states import ClientState as State
 from .suites import SUITES
 
 DEFAULT_CIPHER_SUITES = (
@@ -167,33 +141,6 @@ DEFAULT_GROUPS = (
     NamedGroup.x448,
 )
 
-
-class State(Enum):
-    """RFC 8446 Appendix A.1 client states (plus CLOSED)."""
-
-    START = "START"
-    WAIT_SH = "WAIT_SH"
-    WAIT_EE = "WAIT_EE"
-    WAIT_CERT_CR = "WAIT_CERT_CR"
-    WAIT_CERT = "WAIT_CERT"
-    WAIT_CV = "WAIT_CV"
-    WAIT_FINISHED = "WAIT_FINISHED"
-    CONNECTED = "CONNECTED"
-    CLOSED = "CLOSED"
-
-
-# What may arrive in each state; anything else is an unexpected_message (RFC 8446 §6.2).
-EXPECT: dict[State, set[HandshakeType]] = {
-    State.WAIT_SH: {HandshakeType.server_hello},
-    State.WAIT_EE: {HandshakeType.encrypted_extensions},
-    State.WAIT_CERT_CR: {HandshakeType.certificate, HandshakeType.certificate_request},
-    State.WAIT_CERT: {HandshakeType.certificate},
-    State.WAIT_CV: {HandshakeType.certificate_verify},
-    State.WAIT_FINISHED: {HandshakeType.finished},
-    State.CONNECTED: {HandshakeType.new_session_ticket, HandshakeType.key_update},
-}
-# §4.6.2: a CertificateRequest after the handshake, only if we offered post_handshake_auth.
-POST_HANDSHAKE_AUTH = {HandshakeType.certificate_request}
 
 # RFC 8446 §4.2: the extensions each server message may carry.
 ALLOWED_IN = {
@@ -295,7 +242,7 @@ class ClientConnection(Endpoint):
     Records, alerts, close and KeyUpdate are done as on the server, by ``Endpoint`` (endpoint.py).
     """
 
-    State = State
+    State, TABLE = State, CLIENT
     SIDE, PEER, PEER_NOUN = "client", "server", "peer"
     config: ClientConfig
 
@@ -327,6 +274,7 @@ class ClientConnection(Endpoint):
         """Queue the ClientHello (called by ``data_to_send`` if you forget)."""
         if self.state is State.START:
             self._send_client_hello(self.config.key_share_groups or list(self.config.groups)[:1])
+            self.state = CLIENT.sending(State.START, HandshakeType.client_hello)
 
     def data_to_send(self) -> bytes:
         """Bytes the caller must write to the transport now."""
@@ -389,26 +337,27 @@ class ClientConnection(Endpoint):
 
     # --------------------------------------------------------------- handshake dispatch
 
-    def _on_handshake_message(self, raw: bytes) -> None:
-        msg_type = raw[0]
-        allowed = EXPECT.get(self.state, set())
-        if (
-            self.state is State.CONNECTED
-            and self.config.post_handshake_auth
-            and self.config.certificate_chain
-        ):
-            allowed = allowed | POST_HANDSHAKE_AUTH
-        self._check_expected(msg_type, allowed)
+    def _asked_for(self) -> set[str]:
+        """§4.6.2: a CertificateRequest after the handshake, only if we offered post_handshake_auth."""
+        return (
+            {"post_handshake_auth"}
+            if self.config.post_handshake_auth and self.config.certificate_chain
+            else set()
+        )
+
+    def _decode(self, raw: bytes) -> HandshakeMessage:
         try:
-            msg = decode_handshake(raw)
+            return decode_handshake(raw)
         except (DecodeError, ProtocolVersion):
             # A TLS 1.2 ServerHello need not parse as a TLS 1.3 one; §4.1.3 still wants the sentinel checked.
-            if msg_type == HandshakeType.server_hello and raw[30:38] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+            if raw[0] == HandshakeType.server_hello and raw[30:38] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
                 raise IllegalParameter(
                     "downgrade detected: ServerHello.random ends in the DOWNGRD sentinel"
                 ) from None
             raise
-        handler = {
+
+    def _handle(self, msg: HandshakeMessage, raw: bytes) -> str | None:
+        handler: Callable[[Any, bytes], str | None] = {
             HandshakeType.server_hello: self._on_server_hello,
             HandshakeType.encrypted_extensions: self._on_encrypted_extensions,
             HandshakeType.certificate_request: self._on_certificate_request,
@@ -417,8 +366,8 @@ class ClientConnection(Endpoint):
             HandshakeType.finished: self._on_finished,
             HandshakeType.new_session_ticket: self._on_new_session_ticket,
             HandshakeType.key_update: self._on_key_update,
-        }[HandshakeType(msg_type)]
-        handler(msg, raw)
+        }[msg.msg_type]
+        return handler(msg, raw)
 
     # --------------------------------------------------------------- ClientHello (§4.1.2)
 
@@ -487,13 +436,8 @@ class ClientConnection(Endpoint):
         )
         if self._session is not None:
             self._add_pre_shared_key(self._client_hello, self._session)
-        raw = self._client_hello.encode()
-        self._transcript += raw
         # §5.1: the first ClientHello may carry legacy_record_version 0x0301 for old middleboxes.
-        self._out += plaintext_record(
-            ContentType.handshake, raw, TLS10 if self._hello_retry is None else TLS12
-        )
-        self.state = State.WAIT_SH
+        self._send_handshake(self._client_hello, plaintext=TLS10 if self._hello_retry is None else TLS12)
         if self._offers_early_data():
             self._send_early_data()
 
@@ -561,9 +505,10 @@ class ClientConnection(Endpoint):
         if sh.legacy_version != TLS12:
             raise IllegalParameter(f"{what} legacy_version must be 0x0303, got {sh.legacy_version:#06x}")
 
-    def _on_server_hello(self, sh: ServerHello, raw: bytes) -> None:
+    def _on_server_hello(self, sh: ServerHello, raw: bytes) -> str | None:
         if isinstance(sh, HelloRetryRequest):
-            return self._on_hello_retry_request(sh, raw)
+            self._on_hello_retry_request(sh, raw)
+            return "HelloRetryRequest"
         self._check_version(sh, "ServerHello")
         self._check_server_hello_common(sh, "ServerHello")
         if self._hello_retry is not None and sh.cipher_suite != self._hello_retry.cipher_suite:
@@ -582,10 +527,9 @@ class ClientConnection(Endpoint):
         self.suite = SUITES[CipherSuite(sh.cipher_suite)]
         self.group = NamedGroup(entry.group)
         shared_secret = self._key_shares[entry.group].exchange(entry.key_exchange)
-        self._transcript += raw
         self.session_resumed = psk is not None
         self._derive_handshake_secrets(shared_secret, psk)
-        self.state = State.WAIT_EE
+        return None
 
     def _derive_handshake_secrets(self, shared_secret: bytes, psk: bytes | None) -> None:
         if self._handshake.has_partial():  # §5.1: a handshake message may not span a key change
@@ -617,7 +561,7 @@ class ClientConnection(Endpoint):
             groups = list(self._key_shares)
         hash_name = SUITES[CipherSuite(hrr.cipher_suite)].hash_name
         # §4.4.1: the first ClientHello is replaced by a synthetic message_hash message.
-        self._transcript = hrr_message_hash(self._transcript, hash_name) + raw
+        self._transcript = hrr_message_hash(self._transcript_before, hash_name) + raw
         self._hello_retry = hrr
         self._write = None  # §4.2.10: a HelloRetryRequest rejects 0-RTT; ClientHello2 goes in the clear
         if self._session is not None and suite_hash(self._session.cipher_suite) != hash_name:
@@ -628,7 +572,7 @@ class ClientConnection(Endpoint):
 
     # --------------------------------------------------------------- server flight (§4.3, §4.4)
 
-    def _on_encrypted_extensions(self, ee: EncryptedExtensions, raw: bytes) -> None:
+    def _on_encrypted_extensions(self, ee: EncryptedExtensions, raw: bytes) -> str | None:
         assert self._client_hello is not None
         _check_extensions(ee.extensions, "EncryptedExtensions", sent=self._client_hello.extensions)
         alpn = ee.get(ExtensionType.application_layer_protocol_negotiation)
@@ -644,9 +588,8 @@ class ClientConnection(Endpoint):
                 raise DecodeError(f"{empty.name} in EncryptedExtensions must be empty")
         if ee.get(ExtensionType.early_data) is not None:
             self._check_early_data_accepted()
-        self._transcript += raw
         # Appendix A.1: with a PSK, the server is already authenticated: straight to its Finished.
-        self.state = State.WAIT_FINISHED if self.session_resumed else State.WAIT_CERT_CR
+        return "PSK" if self.session_resumed else None
 
     def _check_early_data_accepted(self) -> None:
         """early_data in EncryptedExtensions: the server takes our 0-RTT data (§4.2.10)."""
@@ -660,14 +603,13 @@ class ClientConnection(Endpoint):
     def _on_certificate_request(self, cr: CertificateRequest, raw: bytes) -> None:
         _check_placement(cr.extensions, "CertificateRequest")
         if self.state is State.CONNECTED:
-            return self._on_post_handshake_certificate_request(cr, raw)
+            self._on_post_handshake_certificate_request(cr, raw)
+            return
         if cr.certificate_request_context:
             raise IllegalParameter("certificate_request_context must be empty in the handshake")  # §4.3.2
         if cr.get(ExtensionType.signature_algorithms) is None:
             raise MissingExtension("CertificateRequest lacks signature_algorithms")  # §4.3.2
         self._certificate_request = cr
-        self._transcript += raw
-        self.state = State.WAIT_CERT
 
     def _on_certificate(self, cert: Certificate, raw: bytes) -> None:
         if cert.certificate_request_context:
@@ -685,8 +627,6 @@ class ClientConnection(Endpoint):
             self.peer_certificates = self.provider.verify_chain(chain, name, trust_roots=roots, now=c.now)
         else:
             self.peer_certificates = [_load_certificate(der) for der in chain]
-        self._transcript += raw
-        self.state = State.WAIT_CV
 
     def _on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
         assert self.suite is not None
@@ -695,11 +635,9 @@ class ClientConnection(Endpoint):
                 f"server signed with {name_of(SignatureScheme, cv.algorithm)}, not offered"
             )
         content = self.provider.certificate_verify_content(
-            transcript_hash(self._transcript, self.suite.hash_name), server=True
+            transcript_hash(self._transcript_before, self.suite.hash_name), server=True
         )
         verify_signature(self.peer_certificates[0], cv.algorithm, cv.signature, content)
-        self._transcript += raw
-        self.state = State.WAIT_FINISHED
 
     def _on_finished(self, fin: Finished, raw: bytes) -> None:
         assert self.suite is not None and self._schedule is not None
@@ -707,14 +645,12 @@ class ClientConnection(Endpoint):
         if len(fin.verify_data) != self.suite.hash_len:
             raise DecodeError(f"Finished is {len(fin.verify_data)} bytes, expected {self.suite.hash_len}")
         expected = self.provider.finished_verify_data(
-            self._server_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
+            self._server_hs_secret, transcript_hash(self._transcript_before, hash_name), hash_name
         )
         if not hmac.compare_digest(expected, fin.verify_data):
             raise DecryptError("server Finished does not verify: the handshake was tampered with")  # §4.4.4
-        self._transcript += raw
         self._derive_application_secrets()
         self._send_client_flight()
-        self.state = State.CONNECTED
         self._emit_handshake_complete()
         self._send_early_data_late()
 
@@ -729,7 +665,7 @@ class ClientConnection(Endpoint):
             return
         if self._early_data_offered and self._session and self.alpn_protocol != self._session.alpn_protocol:
             return
-        self.send_application_data(data)
+        self._send_application_data(data)  # under the application keys, just installed
 
     def _derive_application_secrets(self) -> None:
         if self._handshake.has_partial():
@@ -754,7 +690,7 @@ class ClientConnection(Endpoint):
         verify_data = self.provider.finished_verify_data(
             self._client_hs_secret, transcript_hash(transcript, hash_name), hash_name
         )
-        self._send_flight([*flight, Finished(verify_data)])
+        self._send_handshake(*flight, Finished(verify_data))
         self.resumption_master_secret = self._schedule.resumption_master_secret(self._transcript)
         self._write = self._protection(self._client_app_secret)
 
@@ -811,7 +747,7 @@ class ClientConnection(Endpoint):
         verify_data = self.provider.finished_verify_data(
             self._client_app_secret, transcript_hash(transcript, hash_name), hash_name
         )
-        self._send_flight([*messages, Finished(verify_data)], in_transcript=False)
+        self._send_handshake(*messages, Finished(verify_data))  # CONNECTED: not in the main transcript
         self._emit(CertificateRequested(cr.certificate_request_context, len(messages) == 2))
 
     # --------------------------------------------------------------- after the handshake (§4.6)
@@ -849,20 +785,6 @@ class ClientConnection(Endpoint):
         self._update_read_keys()
         if ku.request_update == KeyUpdateRequest.update_requested and not self._write_closed:
             self._send_key_update(request_peer_update=False)  # §4.6.3: answer before sending more
-
-    # --------------------------------------------------------------- sending
-
-    def _send_flight(self, messages: list[HandshakeMessage], *, in_transcript: bool = True) -> None:
-        """Several handshake messages under one key, coalesced into as few records as fit (§5.1)."""
-        raw = b"".join(msg.encode() for msg in messages)
-        if in_transcript:
-            self._transcript += raw
-        for fragment in split_fragments(raw):
-            self._send_record(ContentType.handshake, fragment)
-
-    def _send_change_cipher_spec(self) -> None:
-        self._out += plaintext_record(ContentType.change_cipher_spec, b"\x01")
-        self._sent_ccs = True
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -11,15 +11,18 @@ Appendix A.2) subclass ``Endpoint``. Here is only what the two sides do alike:
 * the key schedule's secrets, which both sides derive alike (§7.1), and KeyUpdate (§4.6.3);
 * the key log (NSS format), keyed by the client's random.
 
-A subclass says which side it is (``SIDE``, ``PEER``, ``PEER_NOUN``) and which ``State`` enum
-it runs (it has ``START``, ``CONNECTED`` and ``CLOSED``), and does the handshake itself: what
-may arrive when, how records are decrypted, when data may be sent and when a CCS is dropped.
+* the handshake dispatcher: each message is checked against the side's state table
+  (``states.py``), goes into the transcript (§4.4.1), is handled, and the state moves along the
+  table's edge; and the one path by which our handshake messages leave.
+
+A subclass says which side it is (``SIDE``, ``PEER``, ``PEER_NOUN``), which ``State`` enum and
+``TABLE`` it runs (``states.CLIENT`` or ``states.SERVER``), and does the handshake itself: the
+handlers, how records are decrypted, when data may be sent and when a CCS is dropped.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from enum import Enum
 from typing import Any, ClassVar
 
 from cryptography import x509
@@ -28,7 +31,6 @@ from .constants import (
     MAX_PLAINTEXT,
     CipherSuite,
     ContentType,
-    HandshakeType,
     KeyUpdateRequest,
     NamedGroup,
     name_of,
@@ -53,16 +55,19 @@ from .messages import (
     HelloRetryRequest,
     KeyUpdate,
     NewSessionTicket,
+    decode_handshake,
 )
 from .provider import Provider
-from .record import Record, RecordProtection, RecordReader, plaintext_record
+from .record import Record, RecordProtection, RecordReader, plaintext_record, split_fragments
+from .states import StateTable
 from .suites import Suite
 
 
 class Endpoint:
     """The part of a TLS 1.3 connection that is the same for client and server."""
 
-    State: ClassVar[type[Enum]]  # the subclass's states (Appendix A.1 or A.2)
+    State: ClassVar[Any]  # the subclass's states (Appendix A.1 or A.2): START, ..., CONNECTED, CLOSED
+    TABLE: ClassVar[StateTable[Any]]  # its state table (states.py)
     SIDE: ClassVar[str]  # "client" or "server": whose traffic secrets we send with
     PEER: ClassVar[str]  # the other one: whose traffic secrets we read with
     PEER_NOUN: ClassVar[str]  # what our messages call the other side
@@ -79,6 +84,9 @@ class Endpoint:
         self._records = RecordReader()
         self._handshake = HandshakeBuffer()
         self._transcript = b""  # the handshake messages so far (RFC 8446 §4.4.1)
+        # The transcript up to, not including, the message being handled: the Handshake Context
+        # that its CertificateVerify or Finished covers (§4.4), or a PSK binder (§4.2.11.2).
+        self._transcript_before = b""
         self._read: RecordProtection | None = None
         self._write: RecordProtection | None = None
         self._schedule: KeySchedule | None = None
@@ -208,16 +216,39 @@ class Endpoint:
             raise UnexpectedMessage(f"unexpected {name_of(ContentType, content_type)} record")
 
     def _on_handshake_message(self, raw: bytes) -> None:
-        """One whole handshake message: the handshake itself, each side's own (§4)."""
+        """One whole handshake message (§4), the one place each goes through.
+
+        The state table says whether it may arrive now (else unexpected_message, §6.2); it goes
+        into the transcript (§4.4.1) before its handler runs; the handler says which case it
+        was, and the table where that leads.
+        """
+        state, msg_type = self.state, raw[0]
+        self.TABLE.check(state, msg_type, self._asked_for())
+        msg = self._decode(raw)
+        self._transcript_before = self._transcript
+        if self._in_transcript(msg):
+            self._transcript += raw
+        case = self._handle(msg, raw)
+        self.state = self.TABLE.next(state, msg_type, case or "")
+
+    def _asked_for(self) -> set[str]:
+        """The ``only_if`` conditions of the state table that hold now (post-handshake authentication)."""
+        return set()
+
+    def _decode(self, raw: bytes) -> HandshakeMessage:
+        return decode_handshake(raw)
+
+    def _handle(self, msg: HandshakeMessage, raw: bytes) -> str | None:
+        """Handle one message; return which case of the state table it was (None: the only one)."""
         raise NotImplementedError
 
-    def _check_expected(self, msg_type: int, allowed: set[HandshakeType]) -> None:
-        """A handshake message the state does not expect is an unexpected_message (§6.2)."""
-        if msg_type not in allowed:
-            expected = ", ".join(sorted(t.name for t in allowed)) or "nothing"
-            raise UnexpectedMessage(
-                f"got {name_of(HandshakeType, msg_type)} in state {self.state.value} (expected {expected})"
-            )
+    def _in_transcript(self, msg: HandshakeMessage) -> bool:
+        """Whether ``msg``, sent or received, belongs in the transcript (§4.4.1).
+
+        Post-handshake messages do not: NewSessionTicket, KeyUpdate and whatever arrives or
+        leaves once CONNECTED (post-handshake authentication keeps its own, §4.4).
+        """
+        return self.state is not self.State.CONNECTED and not isinstance(msg, (KeyUpdate, NewSessionTicket))
 
     def _on_application_data(self, data: bytes) -> None:
         """Application data: each side says when it may come (and the server takes 0-RTT)."""
@@ -318,14 +349,33 @@ class Endpoint:
         """What we send, as it leaves; the server's tamper hook (for teaching) overrides this."""
         return data
 
-    def _send_handshake(self, msg: HandshakeMessage, *, in_transcript: bool = True) -> bytes:
-        """Encrypt one handshake message; returns its bytes. KeyUpdate, NewSessionTicket and
-        post-handshake authentication stay out of the main transcript (§4.4.1)."""
-        raw = self._tampered(msg.msg_type.name, msg.encode())
-        if in_transcript and not isinstance(msg, (KeyUpdate, NewSessionTicket)):
-            self._transcript += raw
-        self._send_record(ContentType.handshake, raw)
-        return raw
+    def _send_handshake(self, *messages: HandshakeMessage, plaintext: int | None = None) -> bytes:
+        """Send handshake messages, coalesced into as few records as fit (§5.1); returns their bytes.
+
+        The one way our handshake messages leave: each goes into the transcript as it is sent
+        (§4.4.1, see ``_in_transcript``), then into records under our write keys, or, with
+        ``plaintext`` (the legacy_record_version), unprotected: ClientHello, ServerHello, HRR.
+        """
+        sent = b""
+        for msg in messages:
+            stage = "hello_retry_request" if isinstance(msg, HelloRetryRequest) else msg.msg_type.name
+            raw = self._tampered(stage, msg.encode())
+            if self._in_transcript(msg):
+                self._transcript += raw
+            sent += raw
+        for fragment in split_fragments(sent):
+            if plaintext is None:
+                self._send_record(ContentType.handshake, fragment)
+            else:
+                self._out += self._tampered(
+                    "record", plaintext_record(ContentType.handshake, fragment, plaintext)
+                )
+        return sent
+
+    def _send_change_cipher_spec(self) -> None:
+        """The dummy change_cipher_spec of middlebox compatibility mode (Appendix D.4)."""
+        self._out += self._tampered("record", plaintext_record(ContentType.change_cipher_spec, b"\x01"))
+        self._sent_ccs = True
 
     def _send_record(self, content_type: int, data: bytes) -> None:
         assert self._write is not None

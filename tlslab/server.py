@@ -6,50 +6,11 @@ It exists so that the course can look at the other side of a handshake, and so
 that tests have a peer that can misbehave on purpose: ``ServerConfig.tamper``
 sees every message and record before it leaves (see "Tampering" below).
 
-The states are those of RFC 8446 Appendix A.2 (the transient states are set as the
-code passes through them, so a reader can follow the diagram)::
-
-                              START <-----+
-               Recv ClientHello |         | Send HelloRetryRequest
-                                v         |
-                             RECVD_CH ----+
-                                | Select parameters
-                                v
-                             NEGOTIATED
-                                | Send ServerHello
-                                | K_send = handshake
-                                | Send EncryptedExtensions
-                                | [Send CertificateRequest]
- Can send                       | [Send Certificate + CertificateVerify]
- app data                       | Send Finished
- after   -->                    | K_send = application
- here                  +--------+--------+
-              No 0-RTT |                 | 0-RTT
-                       |                 |
-   K_recv = handshake  |                 | K_recv = early data
- [Skip decrypt errors] |    +------> WAIT_EOED -+
-                       |    |       Recv |      | Recv EndOfEarlyData
-                       |    | early data |      | K_recv = handshake
-                       |    +------------+      |
-                       |                        |
-                       +> WAIT_FLIGHT2 <--------+
-                                |
-                       +--------+--------+
-               No auth |                 | Client auth
-                       |                 |
-                       |                 v
-                       |             WAIT_CERT
-                       |        Recv |       | Recv Certificate
-                       |       empty |       v
-                       | Certificate |    WAIT_CV
-                       |             |       | Recv
-                       |             v       | CertificateVerify
-                       +-> WAIT_FINISHED <---+
-                                | Recv Finished
-                                | K_recv = application
-                                | Send NewSessionTicket(s)
-                                v
-                            CONNECTED
+The states are those of RFC 8446 Appendix A.2: ``states.SERVER`` is the table, with the RFC's
+diagram beside it. The states the server passes through while it answers one message
+(RECVD_CH, NEGOTIATED, WAIT_FLIGHT2) are not kept: a ClientHello leads straight to where the
+server then waits (WAIT_EOED, WAIT_CERT or WAIT_FINISHED, or START again after a
+HelloRetryRequest).
 
 Negotiation, in the order ``_on_client_hello`` runs it:
 
@@ -105,7 +66,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -170,7 +130,6 @@ from tlslab.messages import (
     KeyUpdate,
     NewSessionTicket,
     ServerHello,
-    decode_handshake,
 )
 from tlslab.provider import DEFAULT_PROVIDER, Provider
 from tlslab.psk import (
@@ -183,7 +142,7 @@ from tlslab.psk import (
     suite_hash,
     truncated_client_hello,
 )
-from tlslab.record import Record, RecordProtection, plaintext_record
+from tlslab.record import Record, RecordProtection
 from tlslab.signatures import (
     SUPPORTED_SIGNATURE_SCHEMES,
     PrivateKey,
@@ -191,6 +150,8 @@ from tlslab.signatures import (
     sign,
     verify_signature,
 )
+from tlslab.states import SERVER
+from tlslab.states import ServerState as State
 from tlslab.suites import SUITES
 
 MAX_SKIPPED_EARLY_DATA = 1 << 16  # bytes of rejected 0-RTT we skip before calling it an attack
@@ -198,36 +159,10 @@ MAX_SKIPPED_EARLY_DATA = 1 << 16  # bytes of rejected 0-RTT we skip before calli
 Tamper = Callable[[str, bytes], bytes]
 
 
-class State(Enum):
-    """RFC 8446 Appendix A.2 server states (plus CLOSED)."""
-
-    START = "START"
-    RECVD_CH = "RECVD_CH"
-    NEGOTIATED = "NEGOTIATED"
-    WAIT_EOED = "WAIT_EOED"
-    WAIT_FLIGHT2 = "WAIT_FLIGHT2"
-    WAIT_CERT = "WAIT_CERT"
-    WAIT_CV = "WAIT_CV"
-    WAIT_FINISHED = "WAIT_FINISHED"
-    CONNECTED = "CONNECTED"
-    CLOSED = "CLOSED"
-
-
-# What may arrive in each state; anything else is an unexpected_message (RFC 8446 §4, §6.2).
-EXPECT: dict[State, set[HandshakeType]] = {
-    State.START: {HandshakeType.client_hello},
-    State.WAIT_EOED: {HandshakeType.end_of_early_data},
-    State.WAIT_CERT: {HandshakeType.certificate},
-    State.WAIT_CV: {HandshakeType.certificate_verify},
-    State.WAIT_FINISHED: {HandshakeType.finished},
-    State.CONNECTED: {HandshakeType.key_update},  # + the next post-handshake auth message (§4.6.2)
-}
-
 # States in which a change_cipher_spec of one byte 0x01 is dropped (§5, Appendix D.4).
 CCS_ALLOWED = {
     State.START,
     State.WAIT_EOED,
-    State.WAIT_FLIGHT2,
     State.WAIT_CERT,
     State.WAIT_CV,
     State.WAIT_FINISHED,
@@ -284,7 +219,7 @@ class ServerConnection(Endpoint):
     Records, alerts, close and KeyUpdate are done as on the client, by ``Endpoint`` (endpoint.py).
     """
 
-    State = State
+    State, TABLE = State, SERVER
     SIDE, PEER, PEER_NOUN = "server", "client", "client"
     config: ServerConfig
 
@@ -320,7 +255,7 @@ class ServerConnection(Endpoint):
 
         Allowed once our Finished is sent (0.5-RTT data, Appendix A.2), not only when CONNECTED.
         """
-        if self.state not in (State.WAIT_FLIGHT2, State.WAIT_FINISHED, State.CONNECTED):
+        if self.state not in (State.WAIT_FINISHED, State.CONNECTED):
             raise TLSError(f"cannot send application data in state {self.state.value}")
         self._send_application_data(data)
 
@@ -344,7 +279,7 @@ class ServerConnection(Endpoint):
         if not self.config.client_ca:
             raise TLSError("ServerConfig.client_ca is needed to verify a client certificate")
         cr = self._new_certificate_request(os.urandom(8))  # §4.3.2: unique within the connection
-        raw = self._send_handshake(cr, in_transcript=False)
+        raw = self._send_handshake(cr)  # CONNECTED: not in the main transcript (§4.4.1)
         self._post_handshake = _PostHandshakeAuth(cr, self._transcript + raw)
 
     def _reads_after_close(self) -> bool:
@@ -414,32 +349,35 @@ class ServerConnection(Endpoint):
 
     # --------------------------------------------------------------- handshake dispatch
 
-    def _on_handshake_message(self, raw: bytes) -> None:
-        msg_type = raw[0]
-        allowed = set(EXPECT.get(self.state, set()))
+    def _asked_for(self) -> set[str]:
+        """After our post-handshake CertificateRequest, the next message of the answer (§4.6.2)."""
         if self.state is State.CONNECTED and self._post_handshake is not None:
-            allowed.add(self._post_handshake.expect)
-        self._check_expected(msg_type, allowed)
-        msg = decode_handshake(raw)
+            return {self._post_handshake.expect.name}
+        return set()
+
+    def _handle(self, msg: HandshakeMessage, raw: bytes) -> str | None:
         if self.state is State.CONNECTED and not isinstance(msg, KeyUpdate):
             self._on_post_handshake_auth(msg, raw)
-        elif isinstance(msg, ClientHello):
-            self._on_client_hello(msg, raw)
-        elif isinstance(msg, EndOfEarlyData):
-            self._on_end_of_early_data(raw)
+            return None
+        if isinstance(msg, ClientHello):
+            return self._on_client_hello(msg, raw)
+        if isinstance(msg, EndOfEarlyData):
+            self._on_end_of_early_data()
         elif isinstance(msg, Certificate):
-            self._on_certificate(msg, raw)
+            return self._on_certificate(msg)
         elif isinstance(msg, CertificateVerify):
-            self._on_certificate_verify(msg, raw)
+            self._on_certificate_verify(msg)
         elif isinstance(msg, Finished):
-            self._on_finished(msg, raw)
-        elif isinstance(msg, KeyUpdate):
+            self._on_finished(msg)
+        else:
+            assert isinstance(msg, KeyUpdate)  # the table lets nothing else arrive
             self._on_key_update(msg)
+        return None
 
     # --------------------------------------------------------------- ClientHello (§4.1.2)
 
-    def _on_client_hello(self, ch: ClientHello, raw: bytes) -> None:
-        self.state = State.RECVD_CH
+    def _on_client_hello(self, ch: ClientHello, raw: bytes) -> str | None:
+        """Answer a ClientHello: our whole first flight, or a HelloRetryRequest ("retry")."""
         if self._handshake.has_partial():  # §5.1: our answer changes the receive keys
             raise UnexpectedMessage("handshake data after the ClientHello in the same record")
         self._check_client_hello(ch)
@@ -460,13 +398,11 @@ class ServerConnection(Endpoint):
             self.signature_scheme = self._select_signature_scheme(ch)
         self.suite, self.group, self._client_hello = SUITES[CipherSuite(suite)], NamedGroup(group), ch
         self.client_random = ch.random
-        self._transcript += raw
         if ch.get(ExtensionType.early_data) is not None:
             self.early_data_accepted = self._accept_early_data(ch)
             if not self.early_data_accepted:
                 self._skip_early_data = MAX_SKIPPED_EARLY_DATA  # §4.2.10: rejected 0-RTT is skipped
-        self.state = State.NEGOTIATED
-        self._send_server_flight(ch, client_shares[group])
+        return self._send_server_flight(ch, client_shares[group])
 
     # --------------------------------------------------------------- PSK and 0-RTT (§4.2.11, §4.2.10)
 
@@ -491,7 +427,10 @@ class ServerConnection(Endpoint):
             # §4.2.11.2: over the transcript so far (message_hash + HRR after a retry) and the
             # ClientHello up to the binders.
             expected = compute_binder(
-                state.psk, hash_name, self._transcript + truncated_client_hello(raw, offered), self.provider
+                state.psk,
+                hash_name,
+                self._transcript_before + truncated_client_hello(raw, offered),
+                self.provider,
             )
             if not binder_matches(expected, offered.binders[index]):
                 raise DecryptError("PSK binder does not verify")  # §4.2.11.2
@@ -611,7 +550,7 @@ class ServerConnection(Endpoint):
 
     # --------------------------------------------------------------- HelloRetryRequest (§4.1.4)
 
-    def _send_hello_retry_request(self, ch: ClientHello, raw: bytes, suite: int, group: int) -> None:
+    def _send_hello_retry_request(self, ch: ClientHello, raw: bytes, suite: int, group: int) -> str:
         if self._hello_retry is not None:
             # §4.1.4: a ClientHello answering our HRR must carry the share we asked for.
             raise IllegalParameter(
@@ -636,10 +575,9 @@ class ServerConnection(Endpoint):
         if ch.get(ExtensionType.early_data) is not None:
             self._skip_early_data = MAX_SKIPPED_EARLY_DATA  # §4.2.10: 0-RTT may follow ClientHello1
         self._client_hello = ch
-        sent = self._send_plaintext_handshake(hrr, "hello_retry_request")
-        self._transcript += sent
+        self._send_handshake(hrr, plaintext=TLS12)
         self._send_change_cipher_spec_if_compat(ch)
-        self.state = State.START
+        return "retry"
 
     def _check_second_client_hello(self, ch: ClientHello, suite: int, shares: dict[int, bytes]) -> None:
         """§4.1.2: ClientHello2 is ClientHello1 with only the key_share (and cookie) changed."""
@@ -657,7 +595,8 @@ class ServerConnection(Endpoint):
 
     # --------------------------------------------------------------- our flight (§4.1.3, §4.3, §4.4)
 
-    def _send_server_flight(self, ch: ClientHello, client_share: bytes) -> None:
+    def _send_server_flight(self, ch: ClientHello, client_share: bytes) -> str | None:
+        """ServerHello ... Finished (§4.1.3, §4.3, §4.4); the case says what we wait for next."""
         assert self.suite is not None and self.group is not None
         # IllegalParameter for a bad share (§4.2.8; draft-ietf-tls-ecdhe-mlkem §3.1.2)
         server_share, shared_secret = self.provider.respond_to_key_share(
@@ -676,7 +615,7 @@ class ServerConnection(Endpoint):
                 *self.config.extra_extensions.get("server_hello", []),
             ],
         )
-        self._transcript += self._send_plaintext_handshake(sh, "server_hello")
+        self._send_handshake(sh, plaintext=TLS12)
         self._send_change_cipher_spec_if_compat(ch)
         self._derive_handshake_secrets(shared_secret, self._psk[1].psk if self._psk is not None else None)
         self._send_handshake(EncryptedExtensions(self._encrypted_extensions(ch)))
@@ -690,13 +629,8 @@ class ServerConnection(Endpoint):
         self._derive_application_secrets()
         if self.early_data_accepted:
             self._read = self._early_read  # K_recv = early data
-            self.state = State.WAIT_EOED
-        else:
-            self._enter_wait_flight2()
-
-    def _enter_wait_flight2(self) -> None:
-        self.state = State.WAIT_FLIGHT2
-        self.state = State.WAIT_CERT if self._certificate_request is not None else State.WAIT_FINISHED
+            return "0-RTT"
+        return "client auth" if self._certificate_request is not None else None
 
     def _pre_shared_key_extension(self) -> list[ext.Extension]:
         if self._psk is None:
@@ -753,25 +687,26 @@ class ServerConnection(Endpoint):
 
     # --------------------------------------------------------------- the client's second flight
 
-    def _on_end_of_early_data(self, raw: bytes) -> None:
-        """EndOfEarlyData: the 0-RTT data is over; handshake keys from now on (§4.5)."""
+    def _on_end_of_early_data(self) -> None:
+        """EndOfEarlyData: the 0-RTT data is over; handshake keys from now on (§4.5).
+
+        0-RTT means a PSK, and a PSK handshake has no CertificateRequest (§4.3.2): the client's
+        Finished comes next.
+        """
         if self._handshake.has_partial():  # §5.1: the receive keys change now
             raise UnexpectedMessage("handshake message spans the key change after EndOfEarlyData")
-        self._transcript += raw
-        self._read = self._protection(self._client_hs_secret)  # type: ignore[arg-type]
-        self._enter_wait_flight2()
+        self._read = self._protection(self._client_hs_secret)
 
     def _new_certificate_request(self, context: bytes) -> CertificateRequest:
         """CertificateRequest with our signature schemes (§4.3.2)."""
         schemes = ext.SignatureAlgorithms(list(self.config.signature_schemes)).encode()
         return CertificateRequest(context, [ext.Extension(ExtensionType.signature_algorithms, schemes)])
 
-    def _on_certificate(self, cert: Certificate, raw: bytes) -> None:
+    def _on_certificate(self, cert: Certificate) -> str | None:
         """The client's Certificate (§4.4.2); empty means it has none that fits (§4.4.2.4)."""
         assert self._certificate_request is not None
         self.peer_certificates = self._check_client_certificate(cert, self._certificate_request)
-        self._transcript += raw
-        self.state = State.WAIT_CV if self.peer_certificates else State.WAIT_FINISHED
+        return None if self.peer_certificates else "empty"
 
     def _check_client_certificate(self, cert: Certificate, cr: CertificateRequest) -> list[x509.Certificate]:
         if cert.certificate_request_context != cr.certificate_request_context:
@@ -787,11 +722,9 @@ class ServerConnection(Endpoint):
         chain = [e.cert_data for e in cert.certificate_list]
         return self.provider.verify_chain(chain, None, trust_roots=self.config.client_ca, client=True)
 
-    def _on_certificate_verify(self, cv: CertificateVerify, raw: bytes) -> None:
+    def _on_certificate_verify(self, cv: CertificateVerify) -> None:
         assert self._certificate_request is not None
-        self._check_client_certificate_verify(cv, self._certificate_request, self._transcript)
-        self._transcript += raw
-        self.state = State.WAIT_FINISHED
+        self._check_client_certificate_verify(cv, self._certificate_request, self._transcript_before)
 
     def _check_client_certificate_verify(
         self, cv: CertificateVerify, cr: CertificateRequest, transcript: bytes
@@ -810,7 +743,7 @@ class ServerConnection(Endpoint):
 
     # --------------------------------------------------------------- the client's Finished (§4.4.4)
 
-    def _on_finished(self, fin: Finished, raw: bytes) -> None:
+    def _on_finished(self, fin: Finished) -> None:
         assert self.suite is not None and self._schedule is not None
         hash_name = self.suite.hash_name
         if len(fin.verify_data) != self.suite.hash_len:
@@ -818,17 +751,15 @@ class ServerConnection(Endpoint):
                 f"client Finished is {len(fin.verify_data)} bytes, expected {self.suite.hash_len}"
             )
         expected = self.provider.finished_verify_data(
-            self._client_hs_secret, transcript_hash(self._transcript, hash_name), hash_name
+            self._client_hs_secret, transcript_hash(self._transcript_before, hash_name), hash_name
         )
         if not hmac.compare_digest(expected, fin.verify_data):
             raise DecryptError("client Finished does not verify: the handshake was tampered with")  # §4.4.4
         if self._handshake.has_partial():  # §5.1: the receive keys change now
             raise UnexpectedMessage("handshake message spans the key change after the client's Finished")
-        self._transcript += raw
         self.resumption_master_secret = self._schedule.resumption_master_secret(self._transcript)
         self._read = self._protection(self._client_app_secret)  # K_recv = application
         self._skip_early_data = 0
-        self.state = State.CONNECTED
         if self._psk is not None:
             self.peer_certificates = list(self._psk[1].peer_certificates)  # who the ticket was for
         for n in range(self.config.num_tickets):
@@ -908,12 +839,6 @@ class ServerConnection(Endpoint):
     def _tampered(self, stage: str, data: bytes) -> bytes:
         return self.config.tamper(stage, data) if self.config.tamper is not None else data
 
-    def _send_plaintext_handshake(self, msg: HandshakeMessage, stage: str) -> bytes:
-        """ServerHello or HelloRetryRequest in a plaintext record; returns the bytes sent (§5.1)."""
-        raw = self._tampered(stage, msg.encode())
-        self._out += self._tampered("record", plaintext_record(ContentType.handshake, raw, TLS12))
-        return raw
-
     def _send_record(self, content_type: int, data: bytes) -> None:
         if self._write_closed:
             raise TLSError("cannot send after close_notify (RFC 8446 §6.1)")
@@ -923,8 +848,7 @@ class ServerConnection(Endpoint):
         # Appendix D.4: a client that sent a session id is in compatibility mode; we send one
         # dummy change_cipher_spec right after our first handshake message.
         if ch.legacy_session_id and not self._sent_ccs:
-            self._out += self._tampered("record", plaintext_record(ContentType.change_cipher_spec, b"\x01"))
-            self._sent_ccs = True
+            self._send_change_cipher_spec()
 
 
 @dataclass

@@ -2,8 +2,8 @@
 ladder recorded from a real connection (RFC 8446 §2), and the nesting of record, message and extension.
 
 Each function returns a matplotlib ``Figure`` drawn from tlslab's own data, so it cannot drift
-from the code: the states come from ``tlslab.client.State``, the edges are checked against
-``tlslab.client.EXPECT``, and the ladder is whatever ``ConnectionRecorder`` saw on the wire.
+from the code: the states and the edges are the client's state table (``tlslab.states.CLIENT``,
+which the client itself runs on), and the ladder is whatever ``ConnectionRecorder`` saw on the wire.
 
 ``ConnectionRecorder`` wraps a sans-I/O ``ClientConnection``: you still move the bytes
 yourself, it notes each record's direction, size and time, the client's state after it, and
@@ -19,49 +19,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tlslab.client import EXPECT, ClientConnection, State
+from tlslab.client import ClientConnection
 from tlslab.constants import ContentType, HandshakeType, name_of
 from tlslab.course.annotate import Span, walk
 from tlslab.errors import AlertDescription, TLSError
 from tlslab.keylog import format_line
 from tlslab.messages import HandshakeBuffer, decode_handshake
 from tlslab.record import Record, RecordProtection, RecordReader
+from tlslab.states import CLIENT, Edge
+from tlslab.states import ClientState as State
 
 __all__ = [
-    "TRANSITIONS",
     "ConnectionRecorder",
     "WireRecord",
     "nesting_figure",
     "sequence_diagram",
     "state_machine_figure",
-    "transitions",
 ]
-
-HT = HandshakeType
-
-# Where each received message takes the client (RFC 8446 Appendix A.1). ``transitions()`` checks
-# this against client.EXPECT, and tests/test_figures_handshake.py against the running client.
-TRANSITIONS: dict[tuple[State, HandshakeType, str], State] = {
-    (State.WAIT_SH, HT.server_hello, "HelloRetryRequest"): State.WAIT_SH,
-    (State.WAIT_SH, HT.server_hello, "ServerHello"): State.WAIT_EE,
-    (State.WAIT_EE, HT.encrypted_extensions, "EncryptedExtensions"): State.WAIT_CERT_CR,
-    # Resumption: the PSK already authenticates the server, so no Certificate (§2.2).
-    (State.WAIT_EE, HT.encrypted_extensions, "EncryptedExtensions (PSK)"): State.WAIT_FINISHED,
-    (State.WAIT_CERT_CR, HT.certificate_request, "CertificateRequest"): State.WAIT_CERT,
-    (State.WAIT_CERT_CR, HT.certificate, "Certificate"): State.WAIT_CV,
-    (State.WAIT_CERT, HT.certificate, "Certificate"): State.WAIT_CV,
-    (State.WAIT_CV, HT.certificate_verify, "CertificateVerify"): State.WAIT_FINISHED,
-    (State.WAIT_FINISHED, HT.finished, "Finished"): State.CONNECTED,
-    (State.CONNECTED, HT.new_session_ticket, "NewSessionTicket"): State.CONNECTED,
-    (State.CONNECTED, HT.key_update, "KeyUpdate"): State.CONNECTED,
-}
-# What the client does on the way (the "K_send = ..." lines of Appendix A.1).
-ACTIONS = {
-    "HelloRetryRequest": "send ClientHello 2",
-    "ServerHello": "K_recv = handshake",
-    "Finished": "K_send = handshake\nsend [Certificate] Finished\nK_send = K_recv = application",
-    "KeyUpdate": "K_recv = next",
-}
 
 _LAYOUT: dict[State, tuple[float, float]] = {
     State.START: (0, 8),
@@ -74,22 +48,6 @@ _LAYOUT: dict[State, tuple[float, float]] = {
     State.CONNECTED: (0, 0.4),
     State.CLOSED: (0, -0.8),
 }
-
-
-def transitions() -> dict[tuple[State, HandshakeType, str], State]:
-    """``TRANSITIONS``, after checking it covers ``client.EXPECT`` exactly (so the figure cannot drift).
-
-    Raises:
-        ValueError: a (state, message type) that EXPECT allows has no edge, or an edge EXPECT forbids.
-    """
-    drawn = {(state, msg_type) for state, msg_type, _ in TRANSITIONS}
-    allowed = {(state, msg_type) for state, types in EXPECT.items() for msg_type in types}
-    if drawn != allowed:
-        raise ValueError(
-            f"tlslab.client.EXPECT changed: not drawn {sorted(allowed - drawn, key=str)}, "
-            f"drawn but not allowed {sorted(drawn - allowed, key=str)}"
-        )
-    return dict(TRANSITIONS)
 
 
 def _figure(width: float, height: float) -> tuple[Any, Any]:
@@ -140,12 +98,13 @@ def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], rad: f
 
 
 def state_machine_figure() -> Any:
-    """The client state machine of RFC 8446 Appendix A.1, drawn from ``client.State`` and ``client.EXPECT``.
+    """The client state machine of RFC 8446 Appendix A.1, drawn from its table (``states.CLIENT``).
 
-    Boxes are the states; an arrow is a message the client may receive there (``EXPECT``),
-    labelled with its name and what the client does. Any other message is unexpected_message.
+    Boxes are the states; an arrow is a message the client may receive there, labelled with its
+    name and what the client does. Any other message is unexpected_message. Post-handshake
+    authentication (only when the client offered it) is left out of the picture.
     """
-    edges = transitions()
+    (hello,) = [edge for edge in CLIENT.edges if edge.sent]
     fig, ax = _figure(8.5, 9.5)
     layout = dict(_LAYOUT)
     extra = [s for s in State if s not in layout]
@@ -154,10 +113,11 @@ def state_machine_figure() -> Any:
     for state in State:
         colour = "#b2f2bb" if state is State.CONNECTED else "#ffc9c9" if state is State.CLOSED else "#a5d8ff"
         _box(ax, layout[state], state.value, colour)
-    _arrow(ax, layout[State.START], layout[State.WAIT_SH])
-    ax.text(0.15, 7.5, "send ClientHello", fontsize=9, va="center")
-    for (state, _, name), target in edges.items():
-        _draw_edge(ax, layout, state, target, name)
+    _arrow(ax, layout[hello.state], layout[hello.to])
+    ax.text(0.15, 7.5, hello.does, fontsize=9, va="center")
+    for edge in CLIENT.receiving():
+        if not edge.only_if:
+            _draw_edge(ax, layout, edge)
     ax.text(
         0.8,
         -0.8,
@@ -168,16 +128,14 @@ def state_machine_figure() -> Any:
     )
     ax.set_xlim(-3.6, 4.4)
     ax.set_ylim(-1.3, 8.5)
-    ax.set_title("TLS 1.3 client states (RFC 8446 Appendix A.1), from tlslab.client.EXPECT", fontsize=11)
+    ax.set_title("TLS 1.3 client states (RFC 8446 Appendix A.1), from tlslab.states.CLIENT", fontsize=11)
     return fig
 
 
-def _draw_edge(
-    ax: Any, layout: dict[State, tuple[float, float]], state: State, target: State, name: str
-) -> None:
+def _draw_edge(ax: Any, layout: dict[State, tuple[float, float]], edge: Edge[State]) -> None:
+    state, target, name = edge.state, edge.to, edge.label
     (x0, y0), (x1, y1) = layout[state], layout[target]
-    action = ACTIONS.get(name, "")
-    label = f"recv {name}" + (f"\n{action}" if action else "")
+    label = f"recv {name}" + (f"\n{edge.does}" if edge.does else "")
     if name.endswith("(PSK)"):  # the resumption shortcut: a long arc on the far left
         ax.annotate(
             "",
@@ -280,7 +238,7 @@ class ConnectionRecorder:
         self.records: list[WireRecord] = []
         self.secrets: dict[str, bytes] = {}
         self.keylog_lines: list[str] = []
-        previous = client.config.keylog
+        previous = client.keylog  # the connection's (its config stays as it is)
 
         def tee(label: str, client_random: bytes, secret: bytes) -> None:
             self.secrets[label] = secret
@@ -288,7 +246,7 @@ class ConnectionRecorder:
             if previous is not None:
                 previous(label, client_random, secret)
 
-        client.config.keylog = tee
+        client.keylog = tee
         self._incoming = RecordReader()
         self._directions = {"client": _Direction(self, "client"), "server": _Direction(self, "server")}
 
@@ -339,7 +297,7 @@ class ConnectionRecorder:
             for raw in direction.buffer.pop_all():
                 entry.messages.append(raw)
                 entry.contents.append(type(decode_handshake(raw)).__name__)
-                if raw[0] in (HT.finished, HT.key_update) and entry.encrypted:
+                if raw[0] in (HandshakeType.finished, HandshakeType.key_update) and entry.encrypted:
                     direction.next_keys()  # after Finished: application keys; after KeyUpdate: the next ones
         elif content_type == ContentType.change_cipher_spec:
             entry.contents.append("ChangeCipherSpec")
