@@ -619,3 +619,52 @@ def test_message_length_cap() -> None:
     assert small.pop() == bytes.fromhex("14000003aabbcc")
     with pytest.raises(DecodeError):
         small.feed(bytes.fromhex("14000004"))
+
+
+# --- typed bodies know their code point (ExtensionBody) ----------------------------------------
+
+
+def test_every_typed_body_knows_its_extension_type() -> None:
+    """Each body becomes an Extension of its own type and back, without the caller naming the code."""
+    import tlslab.extensions as ext_module
+
+    bodies = [
+        (ext_module.ServerNameList([b"example.com"]), ExtensionType.server_name),
+        (ext_module.SupportedVersionsClientHello([0x0304]), ExtensionType.supported_versions),
+        (ext_module.SupportedVersionsServerHello(0x0304), ExtensionType.supported_versions),
+        (ext_module.SupportedGroups([NamedGroup.x25519]), ExtensionType.supported_groups),
+        (ext_module.KeyShareClientHello([ext_module.KeyShareEntry(29, b"k")]), ExtensionType.key_share),
+        (ext_module.KeyShareServerHello(ext_module.KeyShareEntry(29, b"k")), ExtensionType.key_share),
+        (ext_module.KeyShareHelloRetryRequest(23), ExtensionType.key_share),
+        (ext_module.SignatureAlgorithms([0x0403]), ExtensionType.signature_algorithms),
+        (ext_module.ALPN([b"h2"]), ExtensionType.application_layer_protocol_negotiation),
+        (ext_module.PskKeyExchangeModes([1]), ExtensionType.psk_key_exchange_modes),
+        (
+            ext_module.OfferedPsks([ext_module.PskIdentity(b"t", 1)], [bytes(32)]),
+            ExtensionType.pre_shared_key,
+        ),
+        (ext_module.PreSharedKeyServerHello(0), ExtensionType.pre_shared_key),
+        (ext_module.EarlyDataIndication(1024), ExtensionType.early_data),
+        (ext_module.Cookie(b"c"), ExtensionType.cookie),
+    ]
+    all_bodies = {
+        c
+        for c in vars(ext_module).values()
+        if isinstance(c, type) and issubclass(c, ext_module.ExtensionBody)
+    }
+    assert all_bodies - {ext_module.ExtensionBody} == {type(b) for b, _ in bodies}
+    for body, code in bodies:
+        extension = body.to_extension()
+        assert extension == Extension(code, body.encode())
+        assert type(body).from_extension(extension) == body
+    with pytest.raises(ValueError, match="key_share body"):
+        ext_module.KeyShareHelloRetryRequest.from_extension(Extension(ExtensionType.cookie, b"\x00\x01c"))
+
+
+def test_a_message_decodes_each_extension_once() -> None:
+    import tlslab.extensions as ext_module
+
+    ch = decode_handshake(trace("simple_1rtt")["client_hello"])
+    groups = ch.body(ext_module.SupportedGroups)
+    assert groups is not None and groups is ch.body(ext_module.SupportedGroups)
+    assert ch.body(ext_module.Cookie) is None

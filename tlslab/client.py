@@ -374,40 +374,28 @@ class ClientConnection(Endpoint):
     def _client_hello_extensions(self) -> list[ext.Extension]:
         c = self.config
         shares = [ext.KeyShareEntry(g, ks.public) for g, ks in self._key_shares.items()]
-        exts = []
+        bodies: list[ext.ExtensionBody] = []
         if c.server_name and ip_literal(c.server_name) is None:  # RFC 6066 §3: no IP literals in SNI
-            exts.append(
-                ext.Extension(
-                    ExtensionType.server_name, ext.ServerNameList([c.server_name.encode("ascii")]).encode()
-                )
-            )
-        exts += [
-            ext.Extension(ExtensionType.supported_groups, ext.SupportedGroups(list(c.groups)).encode()),
-            ext.Extension(ExtensionType.key_share, ext.KeyShareClientHello(shares).encode()),
-            ext.Extension(
-                ExtensionType.supported_versions, ext.SupportedVersionsClientHello([TLS13]).encode()
-            ),
-            ext.Extension(
-                ExtensionType.signature_algorithms,
-                ext.SignatureAlgorithms(list(c.signature_schemes)).encode(),
-            ),
-            ext.Extension(
-                ExtensionType.psk_key_exchange_modes,
-                ext.PskKeyExchangeModes([PskKeyExchangeMode.psk_dhe_ke]).encode(),
-            ),
+            bodies.append(ext.ServerNameList([c.server_name.encode("ascii")]))
+        bodies += [
+            ext.SupportedGroups(list(c.groups)),
+            ext.KeyShareClientHello(shares),
+            ext.SupportedVersionsClientHello([TLS13]),
+            ext.SignatureAlgorithms(list(c.signature_schemes)),
+            ext.PskKeyExchangeModes([PskKeyExchangeMode.psk_dhe_ke]),
         ]
         if c.alpn_protocols:
-            alpn = ext.ALPN([p.encode() for p in c.alpn_protocols]).encode()
-            exts.append(ext.Extension(ExtensionType.application_layer_protocol_negotiation, alpn))
+            bodies.append(ext.ALPN([p.encode() for p in c.alpn_protocols]))
+        exts = [body.to_extension() for body in bodies]
         if (
             self._hello_retry is not None
             and (cookie := self._hello_retry.get(ExtensionType.cookie)) is not None
         ):
             exts.append(ext.Extension(ExtensionType.cookie, cookie))  # §4.2.2: echo it
         if self._offers_early_data():
-            exts.append(ext.Extension(ExtensionType.early_data, b""))  # §4.2.10
+            exts.append(ext.EarlyDataIndication().to_extension())  # §4.2.10: empty in a ClientHello
         if c.post_handshake_auth and c.certificate_chain:
-            exts.append(ext.Extension(ExtensionType.post_handshake_auth, b""))  # §4.2.6
+            exts.append(ext.Extension(ExtensionType.post_handshake_auth))  # §4.2.6: empty
         return c.extensions_hook(exts) if c.extensions_hook else exts
 
     def _offers_early_data(self) -> bool:
@@ -467,11 +455,11 @@ class ClientConnection(Endpoint):
 
     def _selected_psk(self, sh: ServerHello) -> bytes | None:
         """The PSK the server accepted, or None; checks selected_identity and the hash (§4.2.11)."""
-        data = sh.get(ExtensionType.pre_shared_key)
-        if data is None:
+        body = sh.body(ext.PreSharedKeyServerHello)
+        if body is None:
             return None
         assert self._session is not None and self._psk_offered is not None  # else _check_extensions
-        selected = ext.PreSharedKeyServerHello.decode(data).selected_identity
+        selected = body.selected_identity
         if selected >= len(self._psk_offered.identities):
             raise IllegalParameter(
                 f"server selected PSK identity {selected}; we offered {len(self._psk_offered.identities)}"
@@ -493,13 +481,13 @@ class ClientConnection(Endpoint):
             )
 
     def _check_version(self, sh: ServerHello, what: str) -> None:
-        versions = sh.get(ExtensionType.supported_versions)
+        versions = sh.body(ext.SupportedVersionsServerHello)
         if versions is None:
             # The server negotiated TLS 1.2 or older. §4.1.3: look for the downgrade sentinel first.
             if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
                 raise IllegalParameter("downgrade detected: ServerHello.random ends in the DOWNGRD sentinel")
             raise ProtocolVersion(f"server chose {sh.legacy_version:#06x}; tlslab speaks only TLS 1.3")
-        selected = ext.SupportedVersionsServerHello.decode(versions).selected_version
+        selected = versions.selected_version
         if selected != TLS13:  # §4.2.1: a version we did not offer
             raise IllegalParameter(f"{what} selected version {selected:#06x}, which we did not offer")
         if sh.legacy_version != TLS12:
@@ -514,12 +502,12 @@ class ClientConnection(Endpoint):
         if self._hello_retry is not None and sh.cipher_suite != self._hello_retry.cipher_suite:
             raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's")  # §4.1.4
         psk = self._selected_psk(sh)
-        key_share = sh.get(ExtensionType.key_share)
+        key_share = sh.body(ext.KeyShareServerHello)
         if key_share is None and psk is not None:  # §4.2.9: psk_ke was not offered
             raise IllegalParameter("server resumed without key_share, but we offered only psk_dhe_ke")
         if key_share is None:  # §4.2.8: without a PSK, the (EC)DHE share is mandatory
             raise MissingExtension("ServerHello has no key_share (and selected no PSK)")
-        entry = ext.KeyShareServerHello.decode(key_share).server_share
+        entry = key_share.server_share
         if entry.group not in self._key_shares:
             raise IllegalParameter(
                 f"server's key share is for {name_of(NamedGroup, entry.group)}, not offered"
@@ -543,11 +531,11 @@ class ClientConnection(Endpoint):
             raise UnexpectedMessage("a second HelloRetryRequest")  # §4.1.4
         self._check_version(hrr, "HelloRetryRequest")
         self._check_server_hello_common(hrr, "HelloRetryRequest")
-        key_share = hrr.get(ExtensionType.key_share)
+        key_share = hrr.body(ext.KeyShareHelloRetryRequest)
         if key_share is None and hrr.get(ExtensionType.cookie) is None:
             raise IllegalParameter("HelloRetryRequest would not change the ClientHello")  # §4.1.4
         if key_share is not None:
-            group = ext.KeyShareHelloRetryRequest.decode(key_share).selected_group
+            group = key_share.selected_group
             if group not in self.config.groups:
                 raise IllegalParameter(
                     f"HelloRetryRequest asks for {name_of(NamedGroup, group)}, not offered"
@@ -575,9 +563,9 @@ class ClientConnection(Endpoint):
     def _on_encrypted_extensions(self, ee: EncryptedExtensions, raw: bytes) -> str | None:
         assert self._client_hello is not None
         _check_extensions(ee.extensions, "EncryptedExtensions", sent=self._client_hello.extensions)
-        alpn = ee.get(ExtensionType.application_layer_protocol_negotiation)
+        alpn = ee.body(ext.ALPN)
         if alpn is not None:
-            protocols = ext.ALPN.decode(alpn).protocol_name_list
+            protocols = alpn.protocol_name_list
             if len(protocols) != 1:  # RFC 7301 §3.1: exactly one protocol
                 raise IllegalParameter(f"server's ALPN answer must name one protocol, not {len(protocols)}")
             if protocols[0].decode("latin-1") not in self.config.alpn_protocols:
@@ -701,7 +689,8 @@ class ClientConnection(Endpoint):
         c = self.config
         if not c.certificate_chain:
             return None
-        offered = ext.SignatureAlgorithms.decode(cr.get(ExtensionType.signature_algorithms) or b"")
+        offered = cr.body(ext.SignatureAlgorithms)
+        assert offered is not None  # _on_certificate_request checked it is there
         for scheme in schemes_for_key(c.certificate_chain[0]):
             if scheme in offered.supported_signature_algorithms and scheme in c.signature_schemes:
                 return scheme
@@ -760,7 +749,8 @@ class ClientConnection(Endpoint):
         early = nst.get(ExtensionType.early_data)
         if early is not None and len(early) != 4:  # §4.2.10: uint32 max_early_data_size
             raise DecodeError(f"early_data in NewSessionTicket must be 4 bytes, got {len(early)}")
-        max_early = ext.EarlyDataIndication.decode(early).max_early_data_size if early is not None else 0
+        body = nst.body(ext.EarlyDataIndication)
+        max_early = body.max_early_data_size if body is not None else 0
         ticket = Ticket(
             ticket=nst.ticket,
             lifetime=nst.ticket_lifetime,

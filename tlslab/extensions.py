@@ -13,9 +13,9 @@ bounds the RFC declares, and only ``TLSError`` subclasses raised.
     >>> body = SupportedGroups([NamedGroup.x25519, NamedGroup.secp256r1]).encode()
     >>> body.hex()
     '0004001d0017'
-    >>> exts = [Extension(ExtensionType.supported_groups, body)]
-    >>> SupportedGroups.decode(find_extension(exts, ExtensionType.supported_groups))
-    SupportedGroups(named_group_list=[29, 23])
+    >>> ext = SupportedGroups([NamedGroup.x25519]).to_extension()    # the body knows its code point
+    >>> ext.type.name, SupportedGroups.from_extension(ext)
+    ('supported_groups', SupportedGroups(named_group_list=[29]))
 
 Code points stay plain ``int`` in the dataclasses (a peer may send values we do not
 know); print them with ``constants.name_of``.
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
 
 from .constants import ExtensionType, NamedGroup, name_of
 from .errors import DecodeError, IllegalParameter
@@ -35,6 +36,7 @@ __all__ = [
     "Cookie",
     "EarlyDataIndication",
     "Extension",
+    "ExtensionBody",
     "KeyShareClientHello",
     "KeyShareEntry",
     "KeyShareHelloRetryRequest",
@@ -74,6 +76,42 @@ class Extension:
 
     def __str__(self) -> str:
         return f"{name_of(ExtensionType, self.type)} ({len(self.data)} bytes)"
+
+
+B = TypeVar("B", bound="ExtensionBody")
+
+
+class ExtensionBody:
+    """A typed ``extension_data`` that knows its code point (``TYPE``), so no caller names it.
+
+        >>> SupportedGroups([NamedGroup.x25519]).to_extension()
+        Extension(type=<ExtensionType.supported_groups: 10>, data=b'\\x00\\x02\\x00\\x1d')
+
+    ``Body.from_extension(ext)`` reads one back (and checks the type); a message's
+    ``body(Body)`` finds and decodes its extension of that type, once.
+    """
+
+    TYPE: ClassVar[ExtensionType]
+
+    def encode(self) -> bytes:
+        raise NotImplementedError
+
+    @classmethod
+    def decode(cls: type[B], data: bytes) -> B:
+        raise NotImplementedError
+
+    def to_extension(self) -> Extension:
+        """This body as an ``Extension`` of its own type."""
+        return Extension(self.TYPE, self.encode())
+
+    @classmethod
+    def from_extension(cls: type[B], ext: Extension) -> B:
+        """Decode ``ext``'s data as this body (ValueError if ``ext`` is another type: a caller's bug)."""
+        if ext.type != cls.TYPE:
+            raise ValueError(
+                f"{cls.__name__} is a {cls.TYPE.name} body, not {name_of(ExtensionType, ext.type)}"
+            )
+        return cls.decode(ext.data)
 
 
 def encode_extensions(exts: Iterable[Extension]) -> bytes:
@@ -147,7 +185,7 @@ HOST_NAME = 0  # RFC 6066 §3: enum { host_name(0), (255) } NameType;
 
 
 @dataclass
-class ServerNameList:
+class ServerNameList(ExtensionBody):
     """The client's ``server_name`` extension (RFC 6066 §3)::
 
     struct {
@@ -168,6 +206,8 @@ class ServerNameList:
     trailing dot). The server's reply is an *empty* ``server_name`` extension,
     which is not a ServerNameList: check ``data == b""`` for that.
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.server_name
 
     host_names: list[bytes]
 
@@ -200,7 +240,7 @@ class ServerNameList:
 
 
 @dataclass
-class SupportedVersionsClientHello:
+class SupportedVersionsClientHello(ExtensionBody):
     """``supported_versions`` in a ClientHello (RFC 8446 §4.2.1)::
 
     struct {
@@ -211,6 +251,8 @@ class SupportedVersionsClientHello:
         };
     } SupportedVersions;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.supported_versions
 
     versions: list[int]
 
@@ -229,7 +271,7 @@ class SupportedVersionsClientHello:
 
 
 @dataclass
-class SupportedVersionsServerHello:
+class SupportedVersionsServerHello(ExtensionBody):
     """``supported_versions`` in a ServerHello or HelloRetryRequest (RFC 8446 §4.2.1)::
 
     struct {
@@ -239,6 +281,8 @@ class SupportedVersionsServerHello:
         };
     } SupportedVersions;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.supported_versions
 
     selected_version: int
 
@@ -257,13 +301,15 @@ class SupportedVersionsServerHello:
 
 
 @dataclass
-class SupportedGroups:
+class SupportedGroups(ExtensionBody):
     """``supported_groups`` (RFC 8446 §4.2.7), most preferred first::
 
     struct {
         NamedGroup named_group_list<2..2^16-1>;
     } NamedGroupList;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.supported_groups
 
     named_group_list: list[int]
 
@@ -318,7 +364,7 @@ class KeyShareEntry:
 
 
 @dataclass
-class KeyShareClientHello:
+class KeyShareClientHello(ExtensionBody):
     """``key_share`` in a ClientHello (RFC 8446 §4.2.8)::
 
     struct {
@@ -328,6 +374,8 @@ class KeyShareClientHello:
     "Clients MUST NOT offer multiple KeyShareEntry values for the same group" and
     servers answer a duplicate with illegal_parameter; the decoder does the same.
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.key_share
 
     client_shares: list[KeyShareEntry] = field(default_factory=list)
 
@@ -353,13 +401,15 @@ class KeyShareClientHello:
 
 
 @dataclass
-class KeyShareServerHello:
+class KeyShareServerHello(ExtensionBody):
     """``key_share`` in a ServerHello (RFC 8446 §4.2.8)::
 
     struct {
         KeyShareEntry server_share;
     } KeyShareServerHello;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.key_share
 
     server_share: KeyShareEntry
 
@@ -372,13 +422,15 @@ class KeyShareServerHello:
 
 
 @dataclass
-class KeyShareHelloRetryRequest:
+class KeyShareHelloRetryRequest(ExtensionBody):
     """``key_share`` in a HelloRetryRequest (RFC 8446 §4.2.8)::
 
     struct {
         NamedGroup selected_group;
     } KeyShareHelloRetryRequest;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.key_share
 
     selected_group: int
 
@@ -397,13 +449,15 @@ class KeyShareHelloRetryRequest:
 
 
 @dataclass
-class SignatureAlgorithms:
+class SignatureAlgorithms(ExtensionBody):
     """``signature_algorithms`` and ``signature_algorithms_cert`` (RFC 8446 §4.2.3)::
 
     struct {
         SignatureScheme supported_signature_algorithms<2..2^16-2>;
     } SignatureSchemeList;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.signature_algorithms
 
     supported_signature_algorithms: list[int]
 
@@ -422,7 +476,7 @@ class SignatureAlgorithms:
 
 
 @dataclass
-class ALPN:
+class ALPN(ExtensionBody):
     """``application_layer_protocol_negotiation`` (RFC 7301 §3.1)::
 
     opaque ProtocolName<1..2^8-1>;
@@ -434,6 +488,8 @@ class ALPN:
     In a server's EncryptedExtensions the list holds exactly one name (RFC 7301
     §3.1); the client checks that, since the decoder cannot know the sender.
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.application_layer_protocol_negotiation
 
     protocol_name_list: list[bytes]
 
@@ -459,7 +515,7 @@ class ALPN:
 
 
 @dataclass
-class PskKeyExchangeModes:
+class PskKeyExchangeModes(ExtensionBody):
     """``psk_key_exchange_modes`` (RFC 8446 §4.2.9)::
 
     enum { psk_ke(0), psk_dhe_ke(1), (255) } PskKeyExchangeMode;
@@ -468,6 +524,8 @@ class PskKeyExchangeModes:
         PskKeyExchangeMode ke_modes<1..255>;
     } PskKeyExchangeModes;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.psk_key_exchange_modes
 
     ke_modes: list[int]
 
@@ -507,7 +565,7 @@ class PskIdentity:
 
 
 @dataclass
-class OfferedPsks:
+class OfferedPsks(ExtensionBody):
     """``pre_shared_key`` in a ClientHello (RFC 8446 §4.2.11)::
 
     opaque PskBinderEntry<32..255>;
@@ -522,6 +580,8 @@ class OfferedPsks:
     binders of the right sizes, cuts ``binders_length()`` bytes off its end, and
     computes the real binders over what is left. One binder per identity, in order.
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.pre_shared_key
 
     identities: list[PskIdentity]
     binders: list[bytes]
@@ -568,7 +628,7 @@ class OfferedPsks:
 
 
 @dataclass
-class PreSharedKeyServerHello:
+class PreSharedKeyServerHello(ExtensionBody):
     """``pre_shared_key`` in a ServerHello (RFC 8446 §4.2.11)::
 
     struct {
@@ -577,6 +637,8 @@ class PreSharedKeyServerHello:
         };
     } PreSharedKeyExtension;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.pre_shared_key
 
     selected_identity: int
 
@@ -595,7 +657,7 @@ class PreSharedKeyServerHello:
 
 
 @dataclass
-class EarlyDataIndication:
+class EarlyDataIndication(ExtensionBody):
     """``early_data`` (RFC 8446 §4.2.10)::
 
     struct {} Empty;
@@ -612,6 +674,8 @@ class EarlyDataIndication:
     EncryptedExtensions) and an int in a NewSessionTicket. The caller, who knows
     the message, checks that the form fits it.
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.early_data
 
     max_early_data_size: int | None = None
 
@@ -634,13 +698,15 @@ class EarlyDataIndication:
 
 
 @dataclass
-class Cookie:
+class Cookie(ExtensionBody):
     """``cookie`` (RFC 8446 §4.2.2): sent in a HelloRetryRequest, echoed in ClientHello 2::
 
     struct {
         opaque cookie<1..2^16-1>;
     } Cookie;
     """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.cookie
 
     cookie: bytes
 

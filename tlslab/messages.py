@@ -30,7 +30,7 @@ back into whole messages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .constants import (
     HELLO_RETRY_REQUEST_RANDOM,
@@ -44,7 +44,14 @@ from .constants import (
     name_of,
 )
 from .errors import DecodeError, IllegalParameter, ProtocolVersion, UnexpectedMessage
-from .extensions import U16_MAX, Extension, decode_extensions, encode_extensions, find_extension
+from .extensions import (
+    U16_MAX,
+    Extension,
+    ExtensionBody,
+    decode_extensions,
+    encode_extensions,
+    find_extension,
+)
 from .wire import Reader, Writer
 
 __all__ = [
@@ -68,6 +75,7 @@ __all__ = [
 ]
 
 U24_MAX = (1 << 24) - 1
+B = TypeVar("B", bound=ExtensionBody)
 
 
 class HandshakeMessage:
@@ -89,6 +97,21 @@ class HandshakeMessage:
     def get(self, ext_type: int) -> bytes | None:
         """``extension_data`` of extension ``ext_type``, or None (messages without extensions: None)."""
         return find_extension(getattr(self, "extensions", ()), ext_type)
+
+    def body(self, cls: type[B]) -> B | None:
+        """This message's extension of type ``cls.TYPE``, decoded as ``cls``; None if absent.
+
+        Decoded once: later calls return the same object (while that extension is unchanged).
+        Raises what ``cls.decode`` raises (DecodeError, IllegalParameter).
+        """
+        data = self.get(cls.TYPE)
+        if data is None:
+            return None
+        decoded: dict[type, tuple[bytes, Any]] = self.__dict__.setdefault("_bodies", {})
+        if cls not in decoded or decoded[cls][0] is not data:
+            decoded[cls] = (data, cls.decode(data))
+        body: B = decoded[cls][1]
+        return body
 
     def describe(self) -> str:
         """The message's fields, one a line, with code points by name."""

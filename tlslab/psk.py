@@ -44,7 +44,7 @@ from pathlib import Path
 from cryptography import x509
 
 from . import extensions as ext
-from .constants import CipherSuite, ExtensionType
+from .constants import CipherSuite
 from .events import Ticket
 from .keyschedule import KeySchedule, transcript_hash
 from .messages import ClientHello
@@ -113,11 +113,11 @@ def offer_psk(
     """
     identity = ext.PskIdentity(ticket.ticket, ticket.obfuscated_age(age_ms))  # §4.2.11.1
     offered = ext.OfferedPsks([identity], [bytes(SUITES[ticket.cipher_suite].hash_len)])
-    ch.extensions.append(ext.Extension(ExtensionType.pre_shared_key, offered.encode()))
+    ch.extensions.append(offered.to_extension())
     partial = truncated_client_hello(ch.encode(), offered)
     binder = compute_binder(ticket.psk, suite_hash(ticket.cipher_suite), transcript + partial, provider)
     offered.binders = [binder]
-    ch.extensions[-1] = ext.Extension(ExtensionType.pre_shared_key, offered.encode())
+    ch.extensions[-1] = offered.to_extension()
     return offered
 
 

@@ -389,9 +389,9 @@ class ServerConnection(Endpoint):
         if group not in client_shares:
             return self._send_hello_retry_request(ch, raw, suite, group)
         self.alpn_protocol = self._select_alpn(ch)
-        sni = ch.get(ExtensionType.server_name)
+        sni = ch.body(ext.ServerNameList)
         if sni is not None:
-            self.server_name = ext.ServerNameList.decode(sni).host_names[0].decode("ascii", "replace")
+            self.server_name = sni.host_names[0].decode("ascii", "replace")
         self._psk = self._select_psk(ch, raw, suite)
         self.session_resumed = self._psk is not None
         if self._psk is None:
@@ -408,15 +408,15 @@ class ServerConnection(Endpoint):
 
     def _select_psk(self, ch: ClientHello, raw: bytes, suite: int) -> tuple[int, SessionState] | None:
         """The first offered ticket we can resume, its binder checked (§4.2.11, §4.2.11.2)."""
-        data = ch.get(ExtensionType.pre_shared_key)
-        if data is None:
+        if ch.get(ExtensionType.pre_shared_key) is None:
             return None
-        modes = ch.get(ExtensionType.psk_key_exchange_modes)
+        modes = ch.body(ext.PskKeyExchangeModes)
         if modes is None:  # §4.2.9: "clients MUST supply" it with pre_shared_key
             raise MissingExtension("ClientHello offers a PSK without psk_key_exchange_modes")
-        if PskKeyExchangeMode.psk_dhe_ke not in ext.PskKeyExchangeModes.decode(modes).ke_modes:
+        if PskKeyExchangeMode.psk_dhe_ke not in modes.ke_modes:
             return None  # we only do psk_dhe_ke: a full handshake then
-        offered = ext.OfferedPsks.decode(data)
+        offered = ch.body(ext.OfferedPsks)
+        assert offered is not None
         hash_name = suite_hash(suite)
         for index, identity in enumerate(offered.identities):
             state = self.config.ticket_store.lookup(identity.identity)
@@ -444,7 +444,8 @@ class ServerConnection(Endpoint):
             return False
         index, state = self._psk
         client_age = (self._obfuscated_age - state.age_add) % (1 << 32)  # §4.2.11.1
-        pre_shared_key = ext.OfferedPsks.decode(ch.get(ExtensionType.pre_shared_key) or b"")
+        pre_shared_key = ch.body(ext.OfferedPsks)
+        assert pre_shared_key is not None  # else no PSK was selected
         accept = (
             index == 0
             and 0 < state.max_early_data_size <= self.config.max_early_data_size
@@ -466,14 +467,14 @@ class ServerConnection(Endpoint):
 
     def _check_client_hello(self, ch: ClientHello) -> None:
         """The rules every TLS 1.3 ClientHello must follow (§4.1.2, §4.2.1, §9.2)."""
-        versions = ch.get(ExtensionType.supported_versions)
+        versions = ch.body(ext.SupportedVersionsClientHello)
         if versions is None:
             # Non-feature: tlslab speaks only TLS 1.3, and a ClientHello without supported_versions
             # negotiates TLS 1.2 or older (§4.2.1). RFC 5246 App. E.1: protocol_version.
             raise ProtocolVersion(
                 f"ClientHello offers only {ch.legacy_version:#06x}; tlslab speaks only TLS 1.3"
             )
-        if TLS13 not in ext.SupportedVersionsClientHello.decode(versions).versions:
+        if TLS13 not in versions.versions:
             raise ProtocolVersion("ClientHello's supported_versions does not offer TLS 1.3")  # §4.2.1
         if ch.legacy_compression_methods != b"\x00":
             # §4.1.2: "any other value ... MUST abort the handshake with an illegal_parameter alert".
@@ -502,8 +503,10 @@ class ServerConnection(Endpoint):
 
     def _client_key_shares(self, ch: ClientHello) -> dict[int, bytes]:
         """The client's key shares by group; each must be for a group it supports (§4.2.8)."""
-        supported = ext.SupportedGroups.decode(ch.get(ExtensionType.supported_groups) or b"").named_group_list
-        shares = ext.KeyShareClientHello.decode(ch.get(ExtensionType.key_share) or b"").client_shares
+        supported = self._supported_groups(ch)
+        key_share = ch.body(ext.KeyShareClientHello)
+        assert key_share is not None  # _check_client_hello: with supported_groups, or a failure
+        shares = key_share.client_shares
         for entry in shares:
             if entry.group not in supported:
                 raise IllegalParameter(
@@ -517,7 +520,7 @@ class ServerConnection(Endpoint):
         for group in self.config.groups:
             if group in client_shares:
                 return group
-        supported = ext.SupportedGroups.decode(ch.get(ExtensionType.supported_groups) or b"").named_group_list
+        supported = self._supported_groups(ch)
         for group in self.config.groups:
             if group in supported:
                 if not self.config.hello_retry_if_needed:
@@ -527,11 +530,16 @@ class ServerConnection(Endpoint):
                 return group
         raise HandshakeFailure("no (EC)DHE group in common")
 
+    @staticmethod
+    def _supported_groups(ch: ClientHello) -> list[int]:
+        groups = ch.body(ext.SupportedGroups)
+        assert groups is not None  # _check_client_hello: with key_share, or a failure
+        return groups.named_group_list
+
     def _select_signature_scheme(self, ch: ClientHello) -> SignatureScheme:
-        algorithms = ch.get(ExtensionType.signature_algorithms)
-        if algorithms is None:  # §9.2: mandatory for certificate authentication
+        offered = ch.body(ext.SignatureAlgorithms)
+        if offered is None:  # §9.2: mandatory for certificate authentication
             raise MissingExtension("ClientHello has no signature_algorithms (RFC 8446 §9.2)")
-        offered = ext.SignatureAlgorithms.decode(algorithms)
         fitting = schemes_for_key(self.config.certificate_chain[0])
         for scheme in self.config.signature_schemes:
             if scheme in fitting and scheme in offered.supported_signature_algorithms:
@@ -539,10 +547,10 @@ class ServerConnection(Endpoint):
         raise HandshakeFailure("no signature scheme that fits our certificate's key in signature_algorithms")
 
     def _select_alpn(self, ch: ClientHello) -> str | None:
-        offered_ext = ch.get(ExtensionType.application_layer_protocol_negotiation)
-        if offered_ext is None or not self.config.alpn_protocols:
+        alpn = ch.body(ext.ALPN) if self.config.alpn_protocols else None
+        if alpn is None:
             return None
-        offered = ext.ALPN.decode(offered_ext).protocol_name_list
+        offered = alpn.protocol_name_list
         for protocol in self.config.alpn_protocols:
             if protocol.encode() in offered:
                 return protocol
@@ -561,10 +569,8 @@ class ServerConnection(Endpoint):
             legacy_session_id_echo=ch.legacy_session_id,
             cipher_suite=suite,
             extensions=[
-                ext.Extension(
-                    ExtensionType.supported_versions, ext.SupportedVersionsServerHello(TLS13).encode()
-                ),
-                ext.Extension(ExtensionType.key_share, ext.KeyShareHelloRetryRequest(group).encode()),
+                ext.SupportedVersionsServerHello(TLS13).to_extension(),
+                ext.KeyShareHelloRetryRequest(group).to_extension(),
                 *self.config.extra_extensions.get("hello_retry_request", []),
             ],
         )
@@ -586,7 +592,8 @@ class ServerConnection(Endpoint):
             raise IllegalParameter("second ClientHello changed legacy_session_id")
         if suite != self._hello_retry.cipher_suite:  # §4.1.4: we must negotiate the same suite
             raise IllegalParameter("second ClientHello no longer offers the cipher suite we chose")
-        selected = ext.KeyShareHelloRetryRequest.decode(self._hello_retry.get(ExtensionType.key_share) or b"")
+        selected = self._hello_retry.body(ext.KeyShareHelloRetryRequest)
+        assert selected is not None  # our own HelloRetryRequest always asks for a group
         if set(shares) != {selected.selected_group}:  # §4.2.8
             raise IllegalParameter(
                 f"second ClientHello must hold exactly one key share, for "
@@ -607,10 +614,8 @@ class ServerConnection(Endpoint):
             legacy_session_id_echo=ch.legacy_session_id,
             cipher_suite=self.suite.code,
             extensions=[
-                ext.Extension(
-                    ExtensionType.supported_versions, ext.SupportedVersionsServerHello(TLS13).encode()
-                ),
-                ext.Extension(ExtensionType.key_share, ext.KeyShareEntry(self.group, server_share).encode()),
+                ext.SupportedVersionsServerHello(TLS13).to_extension(),
+                ext.KeyShareServerHello(ext.KeyShareEntry(self.group, server_share)).to_extension(),
                 *self._pre_shared_key_extension(),
                 *self.config.extra_extensions.get("server_hello", []),
             ],
@@ -635,8 +640,7 @@ class ServerConnection(Endpoint):
     def _pre_shared_key_extension(self) -> list[ext.Extension]:
         if self._psk is None:
             return []
-        selected = ext.PreSharedKeyServerHello(self._psk[0]).encode()
-        return [ext.Extension(ExtensionType.pre_shared_key, selected)]  # §4.2.11
+        return [ext.PreSharedKeyServerHello(self._psk[0]).to_extension()]  # §4.2.11
 
     def _derive_handshake_secrets(self, shared_secret: bytes, psk: bytes | None) -> None:
         super()._derive_handshake_secrets(shared_secret, psk)
@@ -647,12 +651,11 @@ class ServerConnection(Endpoint):
     def _encrypted_extensions(self, ch: ClientHello) -> list[ext.Extension]:
         exts = []
         if ch.get(ExtensionType.server_name) is not None:
-            exts.append(ext.Extension(ExtensionType.server_name, b""))  # RFC 6066 §3: we saw the name
+            exts.append(ext.Extension(ExtensionType.server_name))  # RFC 6066 §3: we saw the name (empty)
         if self.alpn_protocol is not None:
-            alpn = ext.ALPN([self.alpn_protocol.encode()]).encode()
-            exts.append(ext.Extension(ExtensionType.application_layer_protocol_negotiation, alpn))
+            exts.append(ext.ALPN([self.alpn_protocol.encode()]).to_extension())
         if self.early_data_accepted:
-            exts.append(ext.Extension(ExtensionType.early_data, b""))  # §4.2.10: we take the 0-RTT data
+            exts.append(ext.EarlyDataIndication().to_extension())  # §4.2.10: we take the 0-RTT data
         return exts + self.config.extra_extensions.get("encrypted_extensions", [])
 
     def _certificate(self) -> Certificate:
@@ -699,8 +702,8 @@ class ServerConnection(Endpoint):
 
     def _new_certificate_request(self, context: bytes) -> CertificateRequest:
         """CertificateRequest with our signature schemes (§4.3.2)."""
-        schemes = ext.SignatureAlgorithms(list(self.config.signature_schemes)).encode()
-        return CertificateRequest(context, [ext.Extension(ExtensionType.signature_algorithms, schemes)])
+        schemes = ext.SignatureAlgorithms(list(self.config.signature_schemes))
+        return CertificateRequest(context, [schemes.to_extension()])
 
     def _on_certificate(self, cert: Certificate) -> str | None:
         """The client's Certificate (§4.4.2); empty means it has none that fits (§4.4.2.4)."""
@@ -731,7 +734,8 @@ class ServerConnection(Endpoint):
     ) -> None:
         """The client signed the transcript with a scheme we asked for (§4.4.3, §4.3.2)."""
         assert self.suite is not None
-        asked = ext.SignatureAlgorithms.decode(cr.get(ExtensionType.signature_algorithms) or b"")
+        asked = cr.body(ext.SignatureAlgorithms)
+        assert asked is not None  # our own CertificateRequest
         if cv.algorithm not in asked.supported_signature_algorithms:
             raise IllegalParameter(
                 f"client signed with {name_of(SignatureScheme, cv.algorithm)}, not asked for"
@@ -790,8 +794,7 @@ class ServerConnection(Endpoint):
         )
         extensions = list(self.config.extra_extensions.get("new_session_ticket", []))
         if state.max_early_data_size > 0:
-            early = ext.EarlyDataIndication(state.max_early_data_size).encode()
-            extensions.insert(0, ext.Extension(ExtensionType.early_data, early))  # §4.2.10
+            extensions.insert(0, ext.EarlyDataIndication(state.max_early_data_size).to_extension())  # §4.2.10
         nst = NewSessionTicket(
             ticket_lifetime=state.lifetime,
             ticket_age_add=state.age_add,
