@@ -44,6 +44,22 @@ def test_environment_yml_agrees_with_pyproject():
     assert have == wanted
 
 
+def test_mypy_is_clean_on_the_protocol_core():
+    """The core's type gate (pyproject.toml [tool.mypy]: strict, tlslab/*.py)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy")
+    check = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
 def test_ruff_is_clean():
     """The project's style standard (pyproject.toml [tool.ruff]), notebooks included."""
     import shutil

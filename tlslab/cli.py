@@ -34,11 +34,15 @@ import time
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from .errors import TLSError
 from .keyexchange import ALL_GROUPS
 from .lab import SERVER_NAME, StandIn, Target, reach_example_com
 from .suites import SUITES
+
+if TYPE_CHECKING:
+    from .events import Ticket
 
 LABEL_WIDTH = 9
 
@@ -224,11 +228,20 @@ def run_connect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resumption_options(args: argparse.Namespace) -> dict[str, object]:
+class _ResumptionOptions(TypedDict, total=False):
+    """The ``connect()`` options that --sess-in, --early-data, --cert and --key set."""
+
+    session: Ticket
+    early_data: bytes
+    cert: str
+    key: str
+
+
+def _resumption_options(args: argparse.Namespace) -> _ResumptionOptions:
     """``connect()`` options from --sess-in, --early-data, --cert and --key."""
     from .psk import load_session
 
-    options: dict[str, object] = {}
+    options: _ResumptionOptions = {}
     if args.sess_in:
         options["session"] = load_session(args.sess_in)  # ValueError for an expired ticket
     if args.early_data:
@@ -237,7 +250,8 @@ def _resumption_options(args: argparse.Namespace) -> dict[str, object]:
     if (args.cert is None) != (args.key is None):
         raise UsageError("--cert and --key go together")
     if args.cert:
-        options["cert"], options["key"] = args.cert, args.key
+        options["cert"] = args.cert
+        options["key"] = args.key
     return options
 
 

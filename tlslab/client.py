@@ -143,7 +143,7 @@ DEFAULT_GROUPS = (
 
 
 # RFC 8446 §4.2: the extensions each server message may carry.
-ALLOWED_IN = {
+ALLOWED_IN: dict[str, set[int]] = {
     "ServerHello": {ExtensionType.supported_versions, ExtensionType.key_share, ExtensionType.pre_shared_key},
     "HelloRetryRequest": {ExtensionType.supported_versions, ExtensionType.key_share, ExtensionType.cookie},
     "EncryptedExtensions": {
@@ -357,7 +357,7 @@ class ClientConnection(Endpoint):
             raise
 
     def _handle(self, msg: HandshakeMessage, raw: bytes) -> str | None:
-        handler: Callable[[Any, bytes], str | None] = {
+        handlers: dict[int, Callable[[Any, bytes], str | None]] = {
             HandshakeType.server_hello: self._on_server_hello,
             HandshakeType.encrypted_extensions: self._on_encrypted_extensions,
             HandshakeType.certificate_request: self._on_certificate_request,
@@ -366,8 +366,8 @@ class ClientConnection(Endpoint):
             HandshakeType.finished: self._on_finished,
             HandshakeType.new_session_ticket: self._on_new_session_ticket,
             HandshakeType.key_update: self._on_key_update,
-        }[msg.msg_type]
-        return handler(msg, raw)
+        }
+        return handlers[msg.msg_type](msg, raw)
 
     # --------------------------------------------------------------- ClientHello (§4.1.2)
 

@@ -138,7 +138,7 @@ def decode_extensions(
             "There MUST NOT be more than one extension of the same type").
     """
     whole = not isinstance(r, Reader)
-    reader = Reader(r, what) if whole else r
+    reader = r if isinstance(r, Reader) else Reader(r, what)
     block = reader.sub(2, min_len, max_len, what=f"{what} extensions")
     exts: list[Extension] = []
     seen: set[int] = set()

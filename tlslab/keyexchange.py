@@ -47,6 +47,7 @@ imports; X25519MLKEM768 is left out of ``ALL_GROUPS`` and asking for it raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,13 +61,15 @@ from .errors import HandshakeFailure, IllegalParameter, InternalError
 
 try:  # cryptography >= 47.0.0
     from cryptography.hazmat.primitives.asymmetric import mlkem
+
+    _HAVE_MLKEM_MODULE = True
 except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
-    mlkem = None  # type: ignore[assignment]
+    _HAVE_MLKEM_MODULE = False
 
 
 def _mlkem_unavailable() -> str | None:
     """Why ML-KEM-768 cannot be used here, or None when it can."""
-    if mlkem is None:
+    if not _HAVE_MLKEM_MODULE:
         return f"cryptography {cryptography.__version__} has no ML-KEM (it arrived in 47.0.0)"
     try:
         mlkem.MLKEM768PrivateKey.generate()
@@ -241,21 +244,23 @@ def _ecdhe(group: NamedGroup, key: ec.EllipticCurvePrivateKey, peer_public: byte
 def _x25519(key: x25519.X25519PrivateKey, peer_public: bytes) -> bytes:
     if len(peer_public) != X25519_LEN:
         raise IllegalParameter(f"x25519 key_exchange must be 32 bytes, got {len(peer_public)}")
-    return _checked_exchange("x25519", key, x25519.X25519PublicKey.from_public_bytes(peer_public))
+    peer = x25519.X25519PublicKey.from_public_bytes(peer_public)
+    return _checked_exchange("x25519", lambda: key.exchange(peer))
 
 
 def _x448(key: x448.X448PrivateKey, peer_public: bytes) -> bytes:
     if len(peer_public) != X448_LEN:
         raise IllegalParameter(f"x448 key_exchange must be 56 bytes, got {len(peer_public)}")
-    return _checked_exchange("x448", key, x448.X448PublicKey.from_public_bytes(peer_public))
+    peer = x448.X448PublicKey.from_public_bytes(peer_public)
+    return _checked_exchange("x448", lambda: key.exchange(peer))
 
 
-def _checked_exchange(name: str, key: Any, peer: Any) -> bytes:
+def _checked_exchange(name: str, exchange: Callable[[], bytes]) -> bytes:
     # §7.4.2: "MUST check whether the computed Diffie-Hellman shared secret is the
     # all-zero value and abort if so". cryptography (OpenSSL) already refuses that
     # result with ValueError; we keep the explicit check so the rule is visible.
     try:
-        shared = key.exchange(peer)
+        shared = exchange()
     except ValueError:
         shared = b""
     if not any(shared):
@@ -273,7 +278,7 @@ def _require_mlkem() -> None:
 
 @dataclass
 class _HybridPrivate:
-    mlkem: Any  # mlkem.MLKEM768PrivateKey
+    mlkem: mlkem.MLKEM768PrivateKey
     x25519: x25519.X25519PrivateKey
 
 

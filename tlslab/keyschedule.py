@@ -169,7 +169,9 @@ class KeySchedule:
         self, hash_name: str = "sha256", psk: bytes | None = None, provider: Provider | None = None
     ) -> None:
         if provider is None:
-            from .provider import DEFAULT_PROVIDER as provider  # provider.py imports this module
+            from .provider import DEFAULT_PROVIDER  # here: provider.py imports this module
+
+            provider = DEFAULT_PROVIDER
         self.provider = provider
         self.hash_name = hash_name
         self.hash_len = _hash_len(hash_name)

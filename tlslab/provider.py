@@ -127,8 +127,7 @@ class Provider:
 # tlslab's own function for each field, and, for those RFC 8446 builds on other pieces, which
 # (each is a keyword parameter of tlslab's function, defaulting to tlslab's piece).
 _DEFAULT: dict[str, Callable[..., Any]] = {
-    f.name: f.default
-    for f in dataclasses.fields(Provider)  # type: ignore[misc]
+    f.name: f.default for f in dataclasses.fields(Provider) if f.default is not dataclasses.MISSING
 }
 _BUILT_ON: tuple[tuple[str, Callable[..., Any], tuple[str, ...]], ...] = (
     ("hkdf_expand_label", keyschedule.hkdf_expand_label, ("hkdf_expand",)),

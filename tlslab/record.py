@@ -284,7 +284,9 @@ class RecordProtection:
 
     def __init__(self, suite: Suite, secret: bytes, provider: Provider | None = None) -> None:
         if provider is None:
-            from .provider import DEFAULT_PROVIDER as provider  # provider.py imports this module
+            from .provider import DEFAULT_PROVIDER  # here: provider.py imports this module
+
+            provider = DEFAULT_PROVIDER
         self.provider = provider
         self.suite = suite
         self.secret = secret

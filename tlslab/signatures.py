@@ -37,12 +37,19 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
 from .constants import SignatureScheme, name_of
-from .errors import DecryptError, IllegalParameter, UnsupportedCertificate
+from .errors import DecryptError, IllegalParameter, InternalError, UnsupportedCertificate
 
 S = SignatureScheme
+_PRIVATE_KEY_TYPES = (
+    ec.EllipticCurvePrivateKey,
+    rsa.RSAPrivateKey,
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+)
 PublicKey: TypeAlias = (
     ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 )
@@ -141,9 +148,10 @@ def sign(private_key: PrivateKey, scheme: int, data: bytes) -> bytes:
     """
     public, scheme = private_key.public_key(), _known_scheme(scheme)
     _usable_scheme(public, isinstance(public, rsa.RSAPublicKey) and scheme in _PSS, scheme, "we")
-    if scheme in _ECDSA:
+    # _usable_scheme checked that the key is of the scheme's kind.
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
         return private_key.sign(data, ec.ECDSA(_ECDSA[scheme][1]))
-    if scheme in _RSAE or scheme in _PSS:
+    if isinstance(private_key, rsa.RSAPrivateKey):
         hash_alg = _RSAE.get(scheme) or _PSS[scheme]
         return private_key.sign(data, _pss(hash_alg), hash_alg)
     return private_key.sign(data)  # Ed25519 / Ed448: the scheme fixes everything
@@ -151,10 +159,11 @@ def sign(private_key: PrivateKey, scheme: int, data: bytes) -> bytes:
 
 def schemes_for_key(key: PublicKey | PrivateKey | x509.Certificate) -> list[SignatureScheme]:
     """The TLS 1.3 CertificateVerify schemes usable with ``key``, in our preference order."""
+    public: CertificatePublicKeyTypes
     if isinstance(key, x509.Certificate):
         public, spki_is_pss = _key_and_spki(key)
     else:
-        public = key.public_key() if hasattr(key, "private_bytes") else key
+        public = key.public_key() if isinstance(key, _PRIVATE_KEY_TYPES) else key
         spki_is_pss = False
     usable = []
     for scheme in SUPPORTED_SIGNATURE_SCHEMES:
@@ -166,8 +175,8 @@ def schemes_for_key(key: PublicKey | PrivateKey | x509.Certificate) -> list[Sign
     return usable
 
 
-def _key_and_spki(key_or_cert: PublicKey | x509.Certificate) -> tuple[PublicKey, bool]:
-    """The public key, and whether its SPKI algorithm is id-RSASSA-PSS."""
+def _key_and_spki(key_or_cert: PublicKey | x509.Certificate) -> tuple[CertificatePublicKeyTypes, bool]:
+    """The public key (of any kind a certificate may hold), and whether its SPKI algorithm is id-RSASSA-PSS."""
     if isinstance(key_or_cert, x509.Certificate):
         try:
             spki_is_pss = key_or_cert.public_key_algorithm_oid == PublicKeyAlgorithmOID.RSASSA_PSS
@@ -187,7 +196,9 @@ def _known_scheme(scheme: int) -> SignatureScheme:
         raise IllegalParameter(f"unknown signature scheme {name_of(SignatureScheme, scheme)}") from None
 
 
-def _usable_scheme(key: PublicKey, spki_is_pss: bool, scheme: int, signer: str = "peer") -> SignatureScheme:
+def _usable_scheme(
+    key: CertificatePublicKeyTypes, spki_is_pss: bool, scheme: int, signer: str = "peer"
+) -> SignatureScheme:
     """``scheme`` as a SignatureScheme if it may sign a CertificateVerify with ``key``."""
     scheme = _known_scheme(scheme)
     if scheme in _FORBIDDEN:
@@ -212,7 +223,7 @@ def _usable_scheme(key: PublicKey, spki_is_pss: bool, scheme: int, signer: str =
     return scheme
 
 
-def _describe(key: PublicKey, spki_is_pss: bool) -> str:
+def _describe(key: CertificatePublicKeyTypes, spki_is_pss: bool) -> str:
     """A short name for a key, for error messages: "P-256", "RSA (rsaEncryption)"."""
     if isinstance(key, ec.EllipticCurvePublicKey):
         return _CURVE_NAMES.get(key.curve.name, key.curve.name)
@@ -231,11 +242,14 @@ def _pss(hash_alg: hashes.HashAlgorithm) -> padding.PSS:
     return padding.PSS(mgf=padding.MGF1(hash_alg), salt_length=hash_alg.digest_size)
 
 
-def _verify(key: PublicKey, scheme: SignatureScheme, signature: bytes, data: bytes) -> None:
-    if scheme in _ECDSA:
+def _verify(key: CertificatePublicKeyTypes, scheme: SignatureScheme, signature: bytes, data: bytes) -> None:
+    """Verify with ``key``, which ``_usable_scheme`` found to be of ``scheme``'s kind."""
+    if isinstance(key, ec.EllipticCurvePublicKey):
         key.verify(signature, data, ec.ECDSA(_ECDSA[scheme][1]))
-    elif scheme in _RSAE or scheme in _PSS:
+    elif isinstance(key, rsa.RSAPublicKey):
         hash_alg = _RSAE.get(scheme) or _PSS[scheme]
         key.verify(signature, data, _pss(hash_alg), hash_alg)
-    else:
+    elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
         key.verify(signature, data)
+    else:
+        raise InternalError(f"tlslab bug: {type(key).__name__} passed the signature scheme check")

@@ -166,8 +166,12 @@ class StateTable(Generic[S]):
     """The edges of one side's state machine, and the three questions the dispatcher asks of them."""
 
     def __init__(self, side: str, states: type[S], edges: Sequence[Edge[S]]) -> None:
-        self.side, self.states, self.edges = side, states, tuple(edges)
-        self._to = {(e.state, e.message, e.case): e.to for e in self.edges if not e.sent}
+        self.side = side
+        self.states: type[S] = states
+        self.edges: tuple[Edge[S], ...] = tuple(edges)
+        self._to: dict[tuple[S, HandshakeType, str], S] = {
+            (e.state, e.message, e.case): e.to for e in self.edges if not e.sent
+        }
 
     def expected(self, state: S, asked_for: Iterable[str] = ()) -> frozenset[HandshakeType]:
         """The message types that may arrive in ``state`` (with the ``only_if`` conditions ``asked_for``)."""

@@ -56,7 +56,9 @@ def _ccm(tag_len: int) -> Callable[[bytes], AEAD]:
     return lambda key: AESCCM(key, tag_length=tag_len)
 
 
-def _suite(code: CipherSuite, hash_name: str, key_len: int, tag_len: int, factory: Callable) -> Suite:
+def _suite(
+    code: CipherSuite, hash_name: str, key_len: int, tag_len: int, factory: Callable[[bytes], AEAD]
+) -> Suite:
     hash_len = {"sha256": 32, "sha384": 48}[hash_name]
     return Suite(code, code.name, hash_name, hash_len, key_len, 12, tag_len, factory)
 
