@@ -79,3 +79,48 @@ def test_ruff_is_clean():
         text=True,
     )
     assert fmt.returncode == 0, fmt.stdout
+
+
+# What the protocol core may not import (docs/architecture.md, "The dependency rule"). cli.py and
+# __main__.py are the command line, which opens the lab and runs the grader: they may.
+FORBIDDEN_IN_CORE = ("tlslab.lab", "tlslab.course", "matplotlib", "ipywidgets", "IPython", "nbclient")
+COMMAND_LINE = {"cli.py", "__main__.py"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth (functions too), relative imports resolved."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = "tlslab" if node.level == 1 else ""  # the core is flat: "." is tlslab
+            module = ".".join(part for part in (base, node.module or "") if part)
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _forbidden(module: str) -> bool:
+    return any(module == f or module.startswith(f + ".") for f in FORBIDDEN_IN_CORE)
+
+
+def test_the_protocol_core_imports_nothing_of_the_course_or_the_lab():
+    core = [p for p in sorted((ROOT / "tlslab").glob("*.py")) if p.name not in COMMAND_LINE]
+    assert {p.name for p in core} >= {"client.py", "server.py", "record.py", "states.py", "provider.py"}
+    broken = {p.name: sorted(m for m in _imported_modules(p) if _forbidden(m)) for p in core}
+    assert {name: mods for name, mods in broken.items() if mods} == {}
+
+
+def test_the_import_rule_sees_every_kind_of_import(tmp_path):
+    """The checker itself: a relative, an absolute and a function-level import are all caught."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from .lab import standin\nimport matplotlib.pyplot\ndef f():\n    from tlslab.course import nb\n"
+    )
+    modules = _imported_modules(sample)
+    assert {"tlslab.lab", "matplotlib.pyplot", "tlslab.course"} <= modules
+    assert all(_forbidden(m) for m in ("tlslab.lab", "matplotlib.pyplot", "tlslab.course.nb"))
+    assert not _forbidden("tlslab.labels")
