@@ -588,16 +588,17 @@ class ClientConnection(Endpoint):
             raise IllegalParameter("server accepted early data with another cipher suite than the ticket's")
         self.early_data_accepted = True
 
-    def _on_certificate_request(self, cr: CertificateRequest, raw: bytes) -> None:
+    def _on_certificate_request(self, cr: CertificateRequest, raw: bytes) -> str | None:
         _check_placement(cr.extensions, "CertificateRequest")
         if self.state is State.CONNECTED:
             self._on_post_handshake_certificate_request(cr, raw)
-            return
+            return "post-handshake"
         if cr.certificate_request_context:
             raise IllegalParameter("certificate_request_context must be empty in the handshake")  # §4.3.2
         if cr.get(ExtensionType.signature_algorithms) is None:
             raise MissingExtension("CertificateRequest lacks signature_algorithms")  # §4.3.2
         self._certificate_request = cr
+        return None
 
     def _on_certificate(self, cert: Certificate, raw: bytes) -> None:
         if cert.certificate_request_context:

@@ -358,7 +358,7 @@ class ServerConnection(Endpoint):
     def _handle(self, msg: HandshakeMessage, raw: bytes) -> str | None:
         if self.state is State.CONNECTED and not isinstance(msg, KeyUpdate):
             self._on_post_handshake_auth(msg, raw)
-            return None
+            return "post-handshake"
         if isinstance(msg, ClientHello):
             return self._on_client_hello(msg, raw)
         if isinstance(msg, EndOfEarlyData):

@@ -253,7 +253,9 @@ CLIENT: StateTable[ClientState] = StateTable(
         Edge(C.CONNECTED, HT.new_session_ticket, C.CONNECTED),
         Edge(C.CONNECTED, HT.key_update, C.CONNECTED, "", "K_recv = next"),
         # §4.6.2: only if we offered post_handshake_auth (and have a certificate to answer with).
-        Edge(C.CONNECTED, HT.certificate_request, C.CONNECTED, only_if="post_handshake_auth"),
+        Edge(
+            C.CONNECTED, HT.certificate_request, C.CONNECTED, "post-handshake", only_if="post_handshake_auth"
+        ),
     ],
 )
 
@@ -273,9 +275,9 @@ SERVER: StateTable[ServerState] = StateTable(
         Edge(V.WAIT_FINISHED, HT.finished, V.CONNECTED, "", "K_recv = application\nsend NewSessionTicket"),
         Edge(V.CONNECTED, HT.key_update, V.CONNECTED, "", "K_recv = next"),
         # §4.6.2: the client's answer to our post-handshake CertificateRequest, one message at a time.
-        Edge(V.CONNECTED, HT.certificate, V.CONNECTED, only_if="certificate"),
-        Edge(V.CONNECTED, HT.certificate_verify, V.CONNECTED, only_if="certificate_verify"),
-        Edge(V.CONNECTED, HT.finished, V.CONNECTED, only_if="finished"),
+        Edge(V.CONNECTED, HT.certificate, V.CONNECTED, "post-handshake", only_if="certificate"),
+        Edge(V.CONNECTED, HT.certificate_verify, V.CONNECTED, "post-handshake", only_if="certificate_verify"),
+        Edge(V.CONNECTED, HT.finished, V.CONNECTED, "post-handshake", only_if="finished"),
     ],
 )
 
