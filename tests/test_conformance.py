@@ -193,7 +193,7 @@ RULES = [
     Rule(
         "§4", 'A peer which receives a handshake message in an unexpected order MUST abort the handshake '
         'with an "unexpected_message" alert. (An unknown msg_type is never expected.)',
-        A.unexpected_message, "messages.decode_handshake; client/server EXPECT tables",
+        A.unexpected_message, "messages.decode_handshake; states.CLIENT/SERVER tables",
         lambda: decode_handshake(b"\x63\x00\x00\x00"),
     ),
     Rule(
