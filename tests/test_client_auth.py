@@ -1,8 +1,8 @@
 """Client certificates (RFC 8446 §4.3.2, §4.4.2, §4.4.3) and post-handshake authentication (§4.6.2).
 
 RFC 8448 §5 is replayed through the client: its private key is not in the RFC, and RSA-PSS is
-randomised, so the signer is replaced by one that first checks *our* signed content against
-the RFC's own CertificateVerify (with the trace's client certificate) and then returns that
+randomised, so the client is given a key that first checks *our* signed content against the
+RFC's own CertificateVerify (with the trace's client certificate) and then returns that
 signature; every byte of the client's flight must then be the RFC's. Against the tlslab server
 and openssl s_server / s_client / gnutls-cli: the server's view of the client must match.
 """
@@ -30,7 +30,6 @@ from test_client_rfc8448 import (
 )
 
 import tlslab
-from tlslab import client as client_module
 from tlslab.client import CertificateRequested, HandshakeComplete
 from tlslab.course.rfc8448 import trace
 from tlslab.errors import AlertDescription, PeerAlert
@@ -44,27 +43,61 @@ from tlslab.signatures import verify_signature
 # --------------------------------------------------------------------------- RFC 8448 §5
 
 
-def test_client_auth_trace_byte_for_byte(monkeypatch):
+class RFC8448ClientKey(rsa.RSAPrivateKey):
+    """RFC 8448 §5's client key, as far as signing goes (its private half is not in the RFC).
+
+    Asked to sign, it checks that the content verifies against the RFC's own CertificateVerify
+    signature, and returns that signature: RSA-PSS is randomised, so only this replays the trace.
+    """
+
+    def __init__(self, certificate: x509.Certificate, certificate_verify) -> None:
+        self.certificate, self.cv, self.signed = certificate, certificate_verify, []
+
+    def sign(self, data, padding, algorithm):
+        # Our content must be exactly what NSS signed: the RFC's signature verifies over it.
+        verify_signature(self.certificate, self.cv.algorithm, self.cv.signature, data)
+        assert data.startswith(b" " * 64 + b"TLS 1.3, client CertificateVerify\x00")
+        assert algorithm.name == "sha256"  # rsa_pss_rsae_sha256's hash
+        self.signed.append(self.cv.algorithm)
+        return self.cv.signature
+
+    def public_key(self):
+        return self.certificate.public_key()
+
+    @property
+    def key_size(self):
+        return self.public_key().key_size
+
+    def decrypt(self, ciphertext, padding):
+        raise NotImplementedError
+
+    def private_numbers(self):
+        raise NotImplementedError
+
+    def private_bytes(self, encoding, format, encryption_algorithm):
+        raise NotImplementedError
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def test_client_auth_trace_byte_for_byte():
     t = trace("client_auth")
     their_cv = decode_handshake(t["client_certificate_verify"])
     their_cert = x509.load_der_x509_certificate(
         decode_handshake(t["client_certificate"]).certificate_list[0].cert_data
     )
-    signed = []
+    key = RFC8448ClientKey(their_cert, their_cv)
+    signed = key.signed
 
-    def rfc_signer(private_key, scheme, content):
-        # Our content must be exactly what NSS signed: the RFC's signature verifies over it.
-        verify_signature(their_cert, scheme, their_cv.signature, content)
-        assert content.startswith(b" " * 64 + b"TLS 1.3, client CertificateVerify\x00")
-        signed.append(scheme)
-        return their_cv.signature
-
-    monkeypatch.setattr(client_module, "sign", rfc_signer)
     client = nss_client(
         t,
         extensions_hook=nss_hook(SN, RENEGOTIATION_INFO, SG, KS, SV, SA, PSKM, RECORD_SIZE_LIMIT),
         certificate_chain=[their_cert],
-        private_key=rsa.generate_private_key(public_exponent=65537, key_size=1024),  # never used
+        private_key=key,
     )
     assert client.data_to_send() == t["client_hello_record"]
     client.receive_data(t["server_hello_record"] + t["server_handshake_flight_record"])
