@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import x25519 as cx25519
 from tlslab import keyschedule, record
 from tlslab.course import checks
 from tlslab.course.checks import TASKS, check, grade_all, run_task
+from tlslab.errors import TLSError
 from tlslab.provider import DEFAULT_PROVIDER
 
 CASE_TASKS = [t for t in TASKS.values() if t.runner is None]
@@ -212,6 +213,24 @@ def test_capstone_with_tlslab_pieces_completes_a_handshake() -> None:
     report = run_task(TASKS["capstone"], broken, graded=True)
     assert report.status == "failed" and "per_record_nonce" in report.diagnosis
     assert run_task(TASKS["capstone"], {}, graded=True).status == "missing"
+
+
+def test_capstone_runs_the_pieces_on_the_server_too() -> None:
+    pieces = {
+        "hkdf_expand_label": keyschedule.hkdf_expand_label,
+        "derive_secret": keyschedule.derive_secret,
+        "per_record_nonce": record.per_record_nonce,
+        "finished_verify_data": keyschedule.finished_verify_data,
+    }
+    report = run_task(TASKS["capstone"], pieces, graded=True)
+    server_notes = [note for note in report.notes if note.startswith("tlslab's server called your")]
+    assert len(server_notes) == 4 and not any(" 0 times" in note for note in server_notes), report.notes
+    provider, calls = checks.learner_provider(**pieces)
+    assert checks.serve_in_memory(provider).endswith(b"hello from tlslab's server")
+    assert all(counter.calls > 0 for counter in calls.values())
+    wrong, _ = checks.learner_provider(per_record_nonce=_nonce_left)
+    with pytest.raises(TLSError):
+        checks.serve_in_memory(wrong)
 
 
 # ---------------------------------------------------------------- notebook 08's tasks

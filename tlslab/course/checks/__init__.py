@@ -49,6 +49,7 @@ from tlslab.course.checks.capstone import (  # noqa: E402, F401
     PLUG_POINTS,
     fetch_example_com,
     learner_provider,
+    serve_in_memory,
 )
 from tlslab.course.checks.core import (  # noqa: E402, F401
     CASE_TIME_LIMIT,

@@ -1,8 +1,9 @@
 """Notebook 07's capstone: plug the learner's pieces into tlslab's client for one real handshake.
 
 ``learner_provider(...)`` builds a ``tlslab.provider.Provider`` with the learner's functions in
-place of tlslab's (and a call counter on each); the ``capstone`` task passes it to the client
-through ``ClientConfig(provider=...)``. Nothing of tlslab is patched. Imported after every
+place of tlslab's (and a call counter on each); the ``capstone`` task passes one to the client
+(``ClientConfig(provider=...)``, a real page fetched) and one to the server (``ServerConfig``, a
+request answered in memory: ``serve_in_memory``). Nothing of tlslab is patched. Imported after every
 notebook's module, so the capstone is registered last and ``TASKS`` keeps its order.
 """
 
@@ -87,6 +88,41 @@ def fetch_example_com(
             return sock.recv_all(), target.describe()
 
 
+def serve_in_memory(provider: Provider = DEFAULT_PROVIDER) -> bytes:
+    """tlslab's server, running on ``provider``, answers one request of tlslab's client, in memory.
+
+    The server has a certificate minted on the spot; returns what the client received. The
+    other side of ``fetch_example_com``: the same pieces carry the server's key schedule,
+    records and Finished.
+    """
+    from tlslab.client import ClientConfig, ClientConnection
+    from tlslab.events import ApplicationData
+    from tlslab.lab import pki
+    from tlslab.server import ServerConfig, ServerConnection
+
+    ca = pki.make_ca("tlslab capstone CA")
+    leaf = pki.issue(ca, common_name="capstone.example", dns_names=["capstone.example"])
+    server = ServerConnection(
+        ServerConfig(certificate_chain=[leaf.cert], private_key=leaf.key, provider=provider)
+    )
+    client = ClientConnection(ClientConfig(server_name="capstone.example", trust_roots=[ca.cert]))
+    request = b"GET / HTTP/1.1\r\nHost: capstone.example\r\n\r\n"
+    to_server, request_sent = client.data_to_send(), False
+    for _ in range(3):  # ClientHello; Finished and the request: two round trips
+        for event in server.receive_data(to_server):
+            if isinstance(event, ApplicationData) and event.data == request:
+                server.send_application_data(b"HTTP/1.1 200 OK\r\n\r\nhello from tlslab's server")
+        received = client.receive_data(server.data_to_send())
+        answer = b"".join(e.data for e in received if isinstance(e, ApplicationData))
+        if answer:
+            return answer
+        if client.handshake_complete and not request_sent:
+            client.send_application_data(request)
+            request_sent = True
+        to_server = client.data_to_send()
+    raise RuntimeError("tlslab's server never answered")
+
+
 def _precheck(pieces: dict[str, Any], graded: bool) -> tuple[str, str]:
     """Each piece against its own task's fixed cases first: a clear message beats a failed handshake."""
     for name in CAPSTONE_PIECES:
@@ -113,19 +149,39 @@ def _run_capstone(task: Task, namespace: Any, graded: bool) -> Report:
     if status:
         return Report(task, status, diagnosis=why)
     provider, calls = learner_provider(**pieces)
+    server_provider, server_calls = learner_provider(**pieces)
+    side = "client"
     try:
         with time_limit(task.time_limit):
             page, where = fetch_example_com(offline=True if graded else None, provider=provider)
+            side = "server"
+            answer = serve_in_memory(server_provider)
     except CaseTimeout as exc:
-        return Report(task, "timeout", diagnosis=f"the handshake {exc}")
+        return Report(task, "timeout", diagnosis=f"the handshake with your pieces in tlslab's {side} {exc}")
     except Exception as exc:
-        return Report(task, "failed", diagnosis=f"the handshake failed: {_one_line(exc)}")
-    unused = [n for n, c in calls.items() if c.calls == 0]
-    notes = [f"tlslab called your {n} {c.calls} times" for n, c in calls.items()]
+        return Report(
+            task,
+            "failed",
+            diagnosis=f"the handshake with your pieces in tlslab's {side} failed: {_one_line(exc)}",
+        )
+    unused = [
+        f"{n} ({s})"
+        for s, counts in (("client", calls), ("server", server_calls))
+        for n, c in counts.items()
+        if c.calls == 0
+    ]
+    notes = [f"tlslab's client called your {n} {c.calls} times" for n, c in calls.items()]
+    notes += [f"tlslab's server called your {n} {c.calls} times" for n, c in server_calls.items()]
     report = Report(task, "passed", notes=[f"talked to {where}", *notes])
-    if b"Example Domain" not in page or unused:
+    if b"Example Domain" not in page or b"hello from tlslab's server" not in answer or unused:
         report.status = "failed"
-        report.diagnosis = f"not all pieces were used: {unused}" if unused else "the page did not come back"
+        report.diagnosis = (
+            f"not all pieces were used: {unused}"
+            if unused
+            else "the page did not come back"
+            if b"Example Domain" not in page
+            else "tlslab's server did not answer"
+        )
     else:
         title = (
             page.split(b"<title>")[1].split(b"</title>")[0].decode(errors="replace")
