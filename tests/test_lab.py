@@ -244,7 +244,7 @@ def test_environment_says_offline() -> None:
 
 
 def test_offline_false_is_the_real_site_without_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(standin, "_example_com_answers", lambda timeout: pytest.fail("must not probe"))
+    monkeypatch.setattr(standin, "verified_handshake_failure", lambda *args: pytest.fail("must not probe"))
     target = reach_example_com(offline=False)
     assert target == Target("example.com", 443, "example.com", None)
     assert not target.is_stand_in
@@ -253,19 +253,23 @@ def test_offline_false_is_the_real_site_without_connecting(monkeypatch: pytest.M
 
 def test_probe_decides_when_not_told(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.delenv("TLSLAB_OFFLINE")
-    monkeypatch.setattr(standin, "_example_com_answers", lambda timeout: None)
-    assert not reach_example_com().is_stand_in
-    monkeypatch.setattr(standin, "_example_com_answers", lambda timeout: "Network is unreachable")
+    monkeypatch.setattr(standin, "verified_handshake_failure", lambda *args: None)
+    target = reach_example_com()
+    assert not target.is_stand_in
+    assert target.reason == "a TLS 1.3 handshake with example.com:443 verified example.com's certificate"
+    monkeypatch.setattr(standin, "verified_handshake_failure", lambda *args: "UnknownCA: no path")
     with reach_example_com() as target:
         assert target.is_stand_in
-    assert "did not answer (Network is unreachable); using the offline stand-in" in capsys.readouterr().err
+    assert (
+        "no verified TLS handshake with example.com at example.com:443 (UnknownCA: no path); "
+        "using the offline stand-in instead"
+    ) in capsys.readouterr().err
 
 
-def test_probe_failure_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The probe itself reports why a connection failed (here a refused loopback port, not the internet)."""
-
-    def refuse(address: tuple[str, int], timeout: float) -> socket.socket:
-        raise ConnectionRefusedError(111, "Connection refused")
-
-    monkeypatch.setattr(standin.socket, "create_connection", refuse)
-    assert "Connection refused" in standin._example_com_answers(0.1)
+def test_probe_failure_message() -> None:
+    """The probe reports why the handshake failed (here a refused loopback port, not the internet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nobody listens there once s is closed
+    failure = standin.verified_handshake_failure("127.0.0.1", port, None, 1.0)
+    assert failure is not None and "refused" in failure.lower()

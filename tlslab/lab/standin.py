@@ -11,8 +11,13 @@ client has a chain to verify; the root goes in ``cafile`` for the client to trus
     ...     sock = tlslab.connect(server.host, server.port, server_hostname=server.server_name,
     ...                           cafile=server.cafile)
 
-``reach_example_com()`` decides which one a notebook talks to: the real example.com:443 when it
-answers, the stand-in when ``TLSLAB_OFFLINE=1`` or the network is down.
+``reach_example_com()`` decides which one a notebook talks to: the real example.com:443 when a
+TLS 1.3 handshake with it completes and its certificate verifies, else the stand-in, saying why.
+A TCP connection alone proves nothing: behind a captive portal or an intercepting proxy port 443
+answers, with someone else's certificate. ``TLSLAB_REAL_SERVER=host:port`` (and
+``TLSLAB_REAL_SERVER_CAFILE``) point that check, and what the notebook then talks to, at another
+server: the tests use it to run the notebooks' online path against a real-server-like peer on
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -260,7 +265,9 @@ class Target:
         """One sentence saying which server the learner is talking to."""
         if self.stand_in is not None:
             return self.stand_in.describe()
-        return f"the real {self.host}:{self.port}"
+        if self.host == self.server_hostname:
+            return f"the real {self.host}:{self.port}"
+        return f"{self.server_hostname} as served by {self.host}:{self.port} ({REAL_SERVER_ENV})"
 
     def close(self) -> None:
         """Stop the stand-in, if this target is one (the real example.com needs nothing)."""
@@ -279,12 +286,42 @@ def offline_requested() -> bool:
     return os.environ.get("TLSLAB_OFFLINE", "").strip().lower() in ("1", "true", "yes")
 
 
-def _example_com_answers(timeout: float) -> str | None:
-    """None if a TCP connection to example.com:443 opens within ``timeout``, else why it did not."""
+REAL_SERVER_ENV = "TLSLAB_REAL_SERVER"  # host:port standing for example.com:443 (tests, mirrors)
+REAL_SERVER_CAFILE_ENV = "TLSLAB_REAL_SERVER_CAFILE"  # the trust roots for it (default: the system's)
+
+
+def real_server() -> tuple[str, int, str | None]:
+    """``(host, port, cafile)`` of "the real example.com": example.com:443 with the system's roots,
+    unless ``TLSLAB_REAL_SERVER=host:port`` (and ``TLSLAB_REAL_SERVER_CAFILE``) say otherwise.
+
+    Raises:
+        ValueError: ``TLSLAB_REAL_SERVER`` is not ``host:port`` with a port in 1..65535.
+    """
+    cafile = os.environ.get(REAL_SERVER_CAFILE_ENV) or None
+    value = os.environ.get(REAL_SERVER_ENV, "").strip()
+    if not value:
+        return SERVER_NAME, 443, cafile
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{REAL_SERVER_ENV}={value!r}: expected host:port, e.g. 127.0.0.1:8443")
+    return host.strip("[]"), int(port), cafile
+
+
+def verified_handshake_failure(host: str, port: int, cafile: str | None, timeout: float) -> str | None:
+    """None if a TLS 1.3 handshake with ``host:port`` completes and verifies example.com's
+    certificate (chain to ``cafile`` or the system's roots, and the name); else why it did not.
+
+    This, not a TCP connect, is the test: a captive portal or an intercepting proxy accepts TCP
+    on port 443 too, and then presents a certificate the client must refuse.
+    """
+    from tlslab.connection import connect  # lazily: the stand-in itself needs no TLS client
+    from tlslab.errors import TLSError
+
     try:
-        socket.create_connection((SERVER_NAME, 443), timeout=timeout).close()
-    except OSError as exc:
-        return str(exc) or type(exc).__name__
+        with connect(host, port, server_hostname=SERVER_NAME, cafile=cafile, timeout=timeout):
+            pass
+    except (TLSError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return None
 
 
@@ -293,21 +330,25 @@ def reach_example_com(*, offline: bool | None = None, timeout: float = 3.0) -> T
 
     Args:
         offline: True for the stand-in, False for the real site; None decides: the stand-in when
-            ``TLSLAB_OFFLINE=1`` is set, else the real site if example.com:443 accepts a TCP
-            connection within ``timeout`` seconds, else the stand-in (saying why on stderr).
+            ``TLSLAB_OFFLINE=1`` is set; else the real site if a verified TLS 1.3 handshake with
+            it completes within ``timeout`` seconds; else the stand-in, with the reason in
+            ``Target.reason`` and on stderr. ``real_server()`` says where "the real site" is.
     """
+    host, port, cafile = real_server()
     reason = ""
     if offline is None:
         if offline_requested():
             offline, reason = True, "TLSLAB_OFFLINE=1"
         else:
-            failure = _example_com_answers(timeout)
+            failure = verified_handshake_failure(host, port, cafile, timeout)
             offline = failure is not None
             if failure is not None:
-                reason = f"example.com:443 did not answer ({failure})"
+                reason = f"no verified TLS handshake with {SERVER_NAME} at {host}:{port} ({failure})"
                 print(f"{reason}; using the offline stand-in instead", file=sys.stderr)
+            else:
+                reason = f"a TLS 1.3 handshake with {host}:{port} verified {SERVER_NAME}'s certificate"
     if not offline:
-        return Target(SERVER_NAME, 443, SERVER_NAME, None)
+        return Target(host, port, SERVER_NAME, cafile, reason=reason)
     stand_in = StandIn()
     return Target(
         stand_in.host, stand_in.port, SERVER_NAME, stand_in.cafile, stand_in, reason or "offline=True"
