@@ -55,7 +55,8 @@ class Seen:
     stages: list[str] = field(default_factory=list)  # every message it sent, by tamper stage name
     alpn: str | None = None
     request: bytes = b""
-    error: str | None = None
+    error: str | None = None  # a TLS error: the peer refused something
+    hung_up: str | None = None  # the client closed the connection while we were still writing
 
     @property
     def hello_retry(self) -> bool:
@@ -104,8 +105,10 @@ class RealLikePeer:
             self.seen.append(seen)
             try:
                 self._handle(sock, seen)
-            except (OSError, TLSError) as exc:
+            except TLSError as exc:
                 seen.error = f"{type(exc).__name__}: {exc}"
+            except OSError as exc:  # the client hung up first (the probe does, right after its handshake)
+                seen.hung_up = f"{type(exc).__name__}: {exc}"
             finally:
                 sock.close()
 
