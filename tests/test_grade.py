@@ -36,9 +36,34 @@ EXPECTED = {  # (learner, task): (points, status)
     ("mallory", "derive-secret"): (0, "missing"),
     ("mallory", "traffic-keys"): (0, "missing"),
     ("mallory", "handshake-secret"): (0, "missing"),
+    ("grace", "hkdf-expand-label"): (0, "failed"),
+    ("grace", "derive-secret"): (0, "uses tlslab"),  # imported tlslab's under the task's name
+    ("grace", "traffic-keys"): (2, "passed"),  # right, but calls her failing hkdf_expand_label
+    ("grace", "handshake-secret"): (2, "passed"),  # defined after a cell that kills the kernel
+    ("heidi", "hkdf-expand-label"): (0, "uses tlslab"),  # wraps tlslab's
+    ("heidi", "derive-secret"): (2, "passed"),  # calls her own hkdf_expand_label, which is tlslab's
+    ("heidi", "traffic-keys"): (0, "missing"),
+    ("heidi", "handshake-secret"): (0, "missing"),
+    **{
+        ("judy", t): (2, "passed")
+        for t in (
+            "parse-server-hello",
+            "handshake-traffic-keys",
+            "certificate-verify-ok",
+            "finished-verify-data",
+            "hrr-transcript",
+            "server-finished-ok",
+            "client-finished-record",
+        )
+    },
+    ("judy", "capstone"): (0, "failed"),  # her derive_secret is wrong for "s ap traffic" only
+    ("judy", "my-client"): (0, "failed"),
     ("frank", "per-record-nonce"): (2, "passed"),
     ("frank", "inner-plaintext"): (0, "failed"),
     ("frank", "decrypt-record"): (0, "missing"),
+    ("frank", "encrypt-record"): (0, "missing"),
+    ("frank", "split-handshake"): (0, "missing"),
+    ("frank", "certificate-list"): (0, "missing"),
 }
 
 
@@ -58,7 +83,18 @@ def test_points_and_status_per_learner_and_task(graded: Path) -> None:
     assert got == EXPECTED
     notebooks = {r["learner"]: r["notebook"] for r in rows}
     assert notebooks["frank"] == "05-aead-and-records" and notebooks["alice"] == "04-key-schedule"
-    assert all(r["max_points"] == "2" for r in rows)
+    assert all(r["max_points"] == "2" for r in rows if r["task"] not in ("capstone", "my-client"))
+    notes = {(r["learner"], r["task"]): r["note"] for r in rows}
+    assert notes["grace", "derive-secret"] == "your derive_secret uses tlslab's derive_secret" + (
+        "; graded without cell 5 (it stopped the kernel)"
+    )
+    assert notes["heidi", "hkdf-expand-label"] == "your hkdf_expand_label uses tlslab's hkdf_expand_label"
+    assert notes["grace", "traffic-keys"].startswith(
+        "passes with tlslab's hkdf_expand_label in place of yours, which fails its own task"
+    )
+    assert notes["alice", "derive-secret"] == "" and notes["grace", "handshake-secret"].startswith(
+        "graded without"
+    )
 
 
 def test_feedback_files_next_to_the_csv(graded: Path) -> None:
@@ -69,8 +105,25 @@ def test_feedback_files_next_to_the_csv(graded: Path) -> None:
     dave = (graded.parent / "dave.feedback.md").read_text()
     assert "took longer than 1 s" in dave
     assert sorted(p.name for p in graded.parent.glob("*.feedback.md")) == [
-        f"{n}.feedback.md" for n in ("alice", "bob", "carol", "dave", "erin", "frank", "mallory")
+        f"{n}.feedback.md"
+        for n in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "mallory")
     ]
+    judy = (graded.parent / "judy.feedback.md").read_text()
+    for capstone in ("| capstone | 0/4 | failed |", "| my-client | 0/6 | failed |"):
+        row = next(line for line in judy.splitlines() if line.startswith(capstone))
+        assert "the first wrong value" in row and "derive_secret(" in row and "b's ap traffic'" in row
+        assert "Derive-Secret (RFC 8446 §7.1)" in row
+    grace = (graded.parent / "grace.feedback.md").read_text()
+    assert "Cell 5 stopped the kernel, so the notebook was graded without it." in grace
+    assert "uses tlslab's derive_secret" in grace
+
+
+def test_learner_ids_drop_the_notebook_name() -> None:
+    assert grade.learner_id("carol-04-key-schedule") == "carol"
+    assert grade.learner_id("04-key-schedule_carol") == "carol"
+    assert grade.learner_id("carol_04") == "carol"
+    assert grade.learner_id("carol") == "carol"
+    assert grade.learner_id("04-key-schedule") == "04-key-schedule"
 
 
 def test_identify_by_name_check_calls_and_definitions(tmp_path: Path) -> None:

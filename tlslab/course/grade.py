@@ -43,7 +43,8 @@ from tlslab.course.checks import NOTEBOOKS, TASKS, tasks_for
 
 CELL_TIMEOUT = 30  # seconds per learner cell
 GRADE_TIMEOUT = 300  # seconds for the appended grading cell
-FIELDS = ("learner", "notebook", "task", "points", "max_points", "status")
+FIELDS = ("learner", "notebook", "task", "points", "max_points", "status", "note")
+MAX_RERUNS = 3  # a notebook whose cells kill the kernel is re-run without them, this often at most
 _CHECK_CALL = re.compile(r"""check\(\s*["']([a-z0-9-]+)["']""")
 _DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)", re.MULTILINE)
 
@@ -62,11 +63,15 @@ class Result:
     notebook: str
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     problem: str = ""
+    dropped: list[int] = field(default_factory=list)  # cells left out because they killed the kernel
 
     def rows(self) -> list[dict[str, Any]]:
         rows = []
         for task in tasks_for(self.notebook):
             got = self.tasks.get(task.id, {})
+            notes = [got.get("note", "")] + [
+                f"graded without cell {i} (it stopped the kernel)" for i in self.dropped
+            ]
             rows.append(
                 {
                     "learner": self.submission.learner,
@@ -75,14 +80,26 @@ class Result:
                     "points": got.get("points", 0),
                     "max_points": task.points,
                     "status": got.get("status", self.problem or "not graded"),
+                    "note": "; ".join(n for n in notes if n),
                 }
             )
         return rows
 
 
+def learner_id(stem: str) -> str:
+    """The learner a file stem names, without the notebook's slug: ``carol-04-key-schedule`` -> ``carol``."""
+    forms = [re.escape(f) for slug in NOTEBOOKS for f in (slug, slug.replace("-", "_"))]
+    forms += [rf"(?<![0-9A-Za-z]){slug[:2]}(?![0-9A-Za-z])" for slug in NOTEBOOKS]
+    for form in forms:
+        m = re.search(form, stem)
+        if m:
+            return (stem[: m.start()] + stem[m.end() :]).strip("-_. ") or stem
+    return stem
+
+
 def find_submissions(root: Path) -> list[Submission]:
     """``root/<learner>.ipynb`` and ``root/<learner>/*.ipynb``; checkpoints and hidden files skipped."""
-    found = [Submission(p.stem, p) for p in sorted(root.glob("*.ipynb"))]
+    found = [Submission(learner_id(p.stem), p) for p in sorted(root.glob("*.ipynb"))]
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         found += [Submission(folder.name, p) for p in sorted(folder.glob("*.ipynb"))]
     return found
@@ -164,8 +181,33 @@ def grade_one(sub: Submission, cell_timeout: int, grade_timeout: int, case_time_
     if nb is None:
         return Result(sub, slug, problem="unreadable notebook")
     marker = f"TLSLAB-GRADE-{secrets.token_hex(8)}:"
-    cell = grading_cell(slug, marker, case_time_limit)
-    nb.cells.append(cell)
+    nb.cells.append(grading_cell(slug, marker, case_time_limit))
+    for cell_index, cell in enumerate(nb.cells):
+        cell.metadata["tlslab_index"] = cell_index  # the learner's cell number, kept when cells are dropped
+    dropped: list[int] = []
+    for _attempt in range(MAX_RERUNS + 1):
+        run = nbformat.from_dict(json.loads(json.dumps(nb)))
+        run.cells = [c for c in run.cells if c.metadata["tlslab_index"] not in dropped]
+        started: list[int] = []
+        try:
+            _execute(run, cell_timeout, grade_timeout, started)
+        except DeadKernelError:
+            killer = started[-1] if started else None
+            if killer is None or killer == len(nb.cells) - 1:
+                return Result(sub, slug, problem="kernel died", dropped=dropped)
+            dropped.append(killer)  # the kernel died in this cell: run the notebook again without it
+            continue
+        except Exception as exc:
+            return Result(sub, slug, problem=f"could not run: {type(exc).__name__}", dropped=dropped)
+        tasks = _parse(run.cells[-1], marker)
+        if tasks is None:
+            return Result(sub, slug, problem=f"grading failed ({_error_of(run.cells[-1])})", dropped=dropped)
+        return Result(sub, slug, tasks, dropped=dropped)
+    return Result(sub, slug, problem="kernel died", dropped=dropped)
+
+
+def _execute(nb: nbformat.NotebookNode, cell_timeout: int, grade_timeout: int, started: list[int]) -> None:
+    """Run ``nb`` in a fresh kernel; ``started`` collects the learner cell numbers as they begin."""
     with tempfile.TemporaryDirectory(prefix="tlslab-grade-") as workdir:
         client = NotebookClient(
             nb,
@@ -176,17 +218,9 @@ def grade_one(sub: Submission, cell_timeout: int, grade_timeout: int, case_time_
             interrupt_on_timeout=True,
             error_on_timeout={"ename": "CellTimeoutError", "evalue": "cell timed out", "traceback": []},
             resources={"metadata": {"path": workdir}},
+            on_cell_start=lambda cell, cell_index: started.append(cell.metadata["tlslab_index"]),
         )
-        try:
-            client.execute()
-        except DeadKernelError:
-            return Result(sub, slug, problem="kernel died")
-        except Exception as exc:
-            return Result(sub, slug, problem=f"could not run: {type(exc).__name__}")
-    tasks = _parse(nb.cells[-1], marker)
-    if tasks is None:
-        return Result(sub, slug, problem=f"grading failed ({_error_of(nb.cells[-1])})")
-    return Result(sub, slug, tasks)
+        client.execute()
 
 
 def feedback_markdown(learner: str, results: Sequence[Result]) -> str:
@@ -202,9 +236,13 @@ def feedback_markdown(learner: str, results: Sequence[Result]) -> str:
         out += [f"## {res.notebook} ({res.submission.path.name})", ""]
         if res.problem:
             out += [f"The notebook could not be graded: {res.problem}.", ""]
+        for i in res.dropped:
+            out += [f"Cell {i} stopped the kernel, so the notebook was graded without it.", ""]
         out += ["| task | points | status | feedback |", "|---|---|---|---|"]
         for row in res.rows():
-            note = res.tasks.get(row["task"], {}).get("feedback", "").replace("|", "\\|").replace("\n", " ")
+            got = res.tasks.get(row["task"], {})
+            note = " ".join(t for t in (got.get("feedback", ""), got.get("note", "")) if t)
+            note = note.replace("|", "\\|").replace("\n", " ")
             out.append(f"| {row['task']} | {row['points']}/{row['max_points']} | {row['status']} | {note} |")
         out.append("")
     return "\n".join(out)

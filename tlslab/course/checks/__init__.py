@@ -6,8 +6,12 @@ built, checked and graded: the docstring of ``core``. The package:
 * ``core``: the machinery (``Task``, ``Case``, ``Mistake``, ``register``, ``TASKS``, ``check``,
   ``grade_all``, the reports, the time limit, the stepped hints);
 * ``common``: what the tasks' random cases share;
-* ``t01_bytes`` ... ``t08_resumption``: one module per notebook, registering its tasks;
-* ``capstone``: notebook 07's capstone and ``learner_provider``.
+* ``t01_bytes`` ... ``t08_resumption``: one module per notebook (07 has two: ``t07_client`` and
+  ``t07_handshake``), registering its tasks;
+* ``referee``: records the learner's calls in a live handshake and names the first wrong one;
+  a stand-in served by tlslab's server, which says why it refused;
+* ``capstone``: notebook 07's two capstones (tlslab's client with the learner's pieces; the
+  learner's own client), ``learner_provider`` and ``serve_in_memory``.
 
 Importing the package registers every task, in notebook order, so ``TASKS`` is complete.
 """
@@ -26,8 +30,10 @@ _PARTS = (
     "t04_key_schedule",
     "t05_records",
     "t06_certificates",
+    "t07_client",
     "t07_handshake",
     "t08_resumption",
+    "referee",
     "capstone",
 )
 
@@ -77,11 +83,11 @@ from tlslab.course.checks.core import (  # noqa: E402, F401
     time_limit,
 )
 from tlslab.course.checks.t02_key_exchange import (  # noqa: E402, F401
-    A24,
-    P25519,
+    A24_448,
+    P448,
     decode_scalar_ref,
     ladder_step_ref,
-    x25519_ref,
+    x448_ref,
 )
 from tlslab.course.checks.t04_key_schedule import _suite_for  # noqa: E402, F401
 from tlslab.course.checks.t06_certificates import der_length_ref  # noqa: E402, F401

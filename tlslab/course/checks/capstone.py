@@ -19,6 +19,7 @@ from tlslab.course.checks.core import (
     Report,
     Task,
     _one_line,
+    _raised_in,
     register,
     run_case,
     time_limit,
@@ -131,6 +132,8 @@ def _precheck(pieces: dict[str, Any], graded: bool) -> tuple[str, str]:
             outcome = run_case(task, pieces[name], case, quiet=graded)
             if outcome.status == "stub":
                 return "not attempted", f"{name} is still a stub"
+            if outcome.used:
+                return "failed", f"your {name} uses {outcome.used}: write it yourself"
             if not outcome.ok:
                 return (
                     "failed",
@@ -148,8 +151,13 @@ def _run_capstone(task: Task, namespace: Any, graded: bool) -> Report:
     status, why = _precheck(pieces, graded)
     if status:
         return Report(task, status, diagnosis=why)
-    provider, calls = learner_provider(**pieces)
-    server_provider, server_calls = learner_provider(**pieces)
+    from tlslab.course.checks.referee import Referee
+
+    referees = {"client": Referee(), "server": Referee()}
+    provider, calls = learner_provider(**{n: referees["client"].wrap(n, f) for n, f in pieces.items()})
+    server_provider, server_calls = learner_provider(
+        **{n: referees["server"].wrap(n, f) for n, f in pieces.items()}
+    )
     side = "client"
     try:
         with time_limit(task.time_limit):
@@ -159,10 +167,12 @@ def _run_capstone(task: Task, namespace: Any, graded: bool) -> Report:
     except CaseTimeout as exc:
         return Report(task, "timeout", diagnosis=f"the handshake with your pieces in tlslab's {side} {exc}")
     except Exception as exc:
+        finding = referees[side].first_wrong()
+        named = f"{finding.text()}; " if finding is not None else ""
         return Report(
             task,
             "failed",
-            diagnosis=f"the handshake with your pieces in tlslab's {side} failed: {_one_line(exc)}",
+            diagnosis=f"{named}the handshake with your pieces in tlslab's {side} failed: {_one_line(exc)}",
         )
     unused = [
         f"{n} ({s})"
@@ -210,5 +220,83 @@ register(
         points=4,
         time_limit=30.0,
         runner=_run_capstone,
+    )
+)
+
+
+# ---------------------------------------------------------------- capstone 2: the learner's own client
+
+
+def _run_my_client(task: Task, namespace: Any, graded: bool) -> Report:
+    from tlslab.course.checks.referee import ExplainingStandIn, Referee, graded_functions
+
+    namespace = namespace if isinstance(namespace, Mapping) else {}
+    handshake = namespace.get("handshake")
+    if not callable(handshake):
+        return Report(task, "missing", diagnosis="define handshake(host, port, server_name, root) first")
+    scope = getattr(handshake, "__globals__", {})
+    referee = Referee()
+    answer, error = b"", ""
+    with ExplainingStandIn() as server:
+        try:
+            with time_limit(task.time_limit), referee.watching(scope, graded_functions(scope)):
+                answer = handshake(server.host, server.port, "example.com", server.root)
+        except NotImplementedError as exc:
+            return Report(
+                task, "not attempted", diagnosis=f"{_raised_in(exc) or 'handshake'} is still a stub"
+            )
+        except CaseTimeout as exc:
+            error = f"the handshake {exc}"
+        except Exception as exc:
+            error = f"your handshake raised {_one_line(exc)}"
+        refused = server.last_error
+    finding = referee.first_wrong()
+    counts = referee.counts()
+    notes = [
+        f"your functions were called {sum(counts.values())} times: "
+        + ", ".join(f"{n} {c}" for n, c in counts.items())
+    ]
+    fetched = not error and isinstance(answer, (bytes, bytearray)) and b"Example Domain" in answer
+    if fetched and finding is None:
+        return Report(
+            task,
+            "passed",
+            notes=["your client fetched the stand-in's page: <title>Example Domain</title>", *notes],
+        )
+    if fetched and finding is not None:  # a wrong value the server did not mind (a wrong SNI, an extra name)
+        return Report(
+            task, "failed", diagnosis=f"your client fetched the page, but {finding.text()}", notes=notes
+        )
+    why = [finding.text()] if finding is not None else []
+    if refused:
+        why.append(f"the server refused: {refused}")
+    why.append(error or "the answer is not the page (no 'Example Domain' in it)")
+    return Report(task, "failed", diagnosis="; ".join(why), notes=notes)
+
+
+register(
+    Task(
+        id="my-client",
+        notebook="07-the-handshake",
+        func_name="handshake",
+        title="capstone 2: your own client fetches the page",
+        reference=lambda: None,
+        fixed=list,
+        randomized=lambda rng: [],
+        mistakes=[],
+        hints=(
+            "Follow RFC 8446 §2's message flow; each step is one of your functions. The referee names the first wrong value.",
+            "RFC 8446 §2 (the full handshake), §7.1 (the key schedule, up to the application traffic secrets).",
+            "hello = client_hello(____, public_key, server_name)\n"
+            "... send it, read the ServerHello, parse_server_hello ...\n"
+            "secret = handshake_secret(____)\n"
+            "... decrypt_record, split_handshake, certificate_list, chain_problem, certificate_verify_ok,"
+            " server_finished_ok, client_finished_record ...\n"
+            "master = hkdf_extract(derive_secret(secret, ____, b''), bytes(32))",
+        ),
+        fill=("os.urandom(32)", "key.exchange(X25519PublicKey.from_public_bytes(server_key))", "b'derived'"),
+        points=6,
+        time_limit=30.0,
+        runner=_run_my_client,
     )
 )

@@ -44,3 +44,7 @@ _HRR = trace("hrr")
 
 def _v(name: str) -> bytes:
     return _T[name]
+
+
+SHA384_SECRET = bytes(range(0x30, 0x60))  # a fixed 48-byte secret for the public SHA-384 cases
+SHA384 = "SHA-384 worked example"

@@ -73,8 +73,9 @@ register(
         hints=(
             "A vector is its length, as an unsigned integer of length_size bytes, followed by the bytes.",
             "RFC 8446 §3.4 (vectors) and §3.3 (numbers are big-endian).",
-            "return len(data).to_bytes(length_size, 'big') + data",
+            "return len(data).to_bytes(____, ____) + ____",
         ),
+        fill=("length_size", "'big'", "data"),
     )
 )
 
@@ -113,6 +114,7 @@ def _decode_little(data: bytes, n: int) -> tuple[bytes, bytes]:
 register(
     Task(
         id="decode-vector",
+        forbidden=(Reader.vector,),
         notebook="01-bytes-on-the-wire",
         func_name="decode_vector",
         title="decode_vector (RFC 8446 §3.4)",
@@ -142,8 +144,9 @@ register(
         hints=(
             "Read length_size bytes as a big-endian number; that many bytes follow.",
             "RFC 8446 §3.4: 'opaque mandatory<300..400>; /* length field is two bytes */'.",
-            "n = int.from_bytes(data[:length_size], 'big'); return data[length_size:length_size + n], data[length_size + n:]",
+            "n = int.from_bytes(data[:____], 'big')\nreturn data[____ : ____], data[____:]",
         ),
+        fill=("length_size", "length_size", "length_size + n", "length_size + n"),
     )
 )
 
@@ -166,6 +169,7 @@ def _u16s(vs: list[int], order: str = "big") -> bytes:
 register(
     Task(
         id="supported-versions",
+        forbidden=(SupportedVersionsClientHello.encode,),
         notebook="01-bytes-on-the-wire",
         func_name="encode_supported_versions",
         title="supported_versions extension data (RFC 8446 §4.2.1)",
@@ -194,12 +198,17 @@ register(
                 "write each version big-endian: 0x0304 is 03 04, not 04 03",
             ),
             Mistake(lambda vs: _u16s(vs), "the versions need their 1-byte length prefix in front"),
+            Mistake(
+                lambda vs: b"\x00\x2b" + vector(2, vector(1, _u16s(vs))),
+                "return only the extension_data: the extension header (type 00 2b and its 2-byte length) is added by whoever builds the extensions list",
+            ),
         ],
         hints=(
             "In a ClientHello, supported_versions is a vector of 2-byte versions.",
             "RFC 8446 §4.2.1: ProtocolVersion versions<2..254>; the prefix width follows from the maximum 254.",
-            "vector(1, b''.join(v.to_bytes(2, 'big') for v in versions))",
+            "body = b''.join(v.to_bytes(____, 'big') for v in versions)\nreturn encode_vector(____, body)",
         ),
+        fill=("2", "1"),
     )
 )
 
@@ -211,6 +220,7 @@ def _sni_ref(host: str) -> bytes:
 register(
     Task(
         id="server-name",
+        forbidden=(ServerNameList.encode,),
         notebook="01-bytes-on-the-wire",
         func_name="encode_server_name",
         title="server_name extension data (RFC 6066 §3)",
@@ -237,11 +247,16 @@ register(
                 lambda h: vector(2, h.encode()),
                 "a ServerNameList is a list of entries, each name_type (0) + HostName vector",
             ),
+            Mistake(
+                lambda h: b"\x00\x00" + vector(2, vector(2, b"\x00" + vector(2, h.encode()))),
+                "return only the extension_data: the extension header (type 00 00 and its 2-byte length) comes from whoever builds the extensions list",
+            ),
         ],
         hints=(
             "Two nested vectors: the list (2-byte length) holds one entry: a type byte 0 and the host name (2-byte length).",
             "RFC 6066 §3 (ServerNameList, ServerName, NameType, HostName).",
-            "entry = b'\\x00' + vector(2, host.encode('ascii')); return vector(2, entry)",
+            "entry = bytes([____]) + encode_vector(____, host_name.encode('ascii'))\nreturn encode_vector(____, entry)",
         ),
+        fill=("0", "2", "2"),
     )
 )

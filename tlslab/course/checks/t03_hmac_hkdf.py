@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable
 
 from tlslab import keyschedule
-from tlslab.course.checks.common import _T, _hash, _hlen, _rand_bytes
+from tlslab.course.checks.common import _T, SHA384, SHA384_SECRET, _hash, _hlen, _rand_bytes
 from tlslab.course.checks.core import Case, Mistake, Task, register
 
 
@@ -85,8 +85,9 @@ register(
         hints=(
             "Two nested hashes: H((K ^ opad) || H((K ^ ipad) || message)), K padded to 64 bytes.",
             "RFC 2104 §2 (and RFC 4231 for the test vectors).",
-            "K = sha256(key) if longer than 64, then ljust(64, b'\\0'); inner = sha256(xor(K, 0x36) + msg).digest(); return sha256(xor(K, 0x5c) + inner).digest()",
+            "if len(key) > 64:\n    key = hashlib.sha256(key).digest()\nkey = key.ljust(64, b'\\x00')\ninner = hashlib.sha256(bytes(b ^ ____ for b in key) + ____).digest()\nreturn hashlib.sha256(bytes(b ^ ____ for b in key) + ____).digest()",
         ),
+        fill=("0x36", "message", "0x5C", "inner"),
     )
 )
 
@@ -144,8 +145,9 @@ register(
         hints=(
             "One HMAC call. Which argument is the key?",
             "RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM).",
-            "return hmac.digest(salt, ikm, hash_name)",
+            "return hmac.digest(____ or bytes(hashlib.new(hash_name).digest_size), ____, hash_name)",
         ),
+        fill=("salt", "ikm"),
     )
 )
 
@@ -211,6 +213,7 @@ register(
                 ),
                 "RFC 8448 server handshake key",
             ),
+            Case((SHA384_SECRET, b"tlslab", 60, "sha384"), f"{SHA384}: 60 bytes, two blocks"),
         ],
         randomized=_expand_random,
         mistakes=[
@@ -234,7 +237,8 @@ register(
         hints=(
             "Keep computing HMAC blocks until you have `length` bytes; each block depends on the one before.",
             "RFC 5869 §2.3: T(0) = empty, T(i) = HMAC-Hash(PRK, T(i-1) | info | i).",
-            "okm, t, i = b'', b'', 1; while len(okm) < length: t = hmac.digest(prk, t + info + bytes([i]), hash_name); okm += t; i += 1; return okm[:length]",
+            "okm, block, counter = b'', b'', 1\nwhile len(okm) < length:\n    block = hmac.digest(prk, ____ + info + bytes([____]), hash_name)\n    okm += block\n    counter += 1\nreturn okm[:____]",
         ),
+        fill=("block", "counter", "length"),
     )
 )

@@ -11,7 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from tlslab import keyschedule
-from tlslab.course.checks.common import _HRR, _hash, _hlen, _rand_bytes, _rand_label, _v
+from tlslab.course.checks.common import (
+    _HRR,
+    SHA384,
+    SHA384_SECRET,
+    _hash,
+    _hlen,
+    _rand_bytes,
+    _rand_label,
+    _v,
+)
 from tlslab.course.checks.core import Case, Mistake, Task, register
 from tlslab.suites import SUITES
 
@@ -52,6 +61,7 @@ def _hel_random(rng: random.Random) -> list[Case]:
 register(
     Task(
         id="hkdf-expand-label",
+        forbidden=(keyschedule.hkdf_expand_label, keyschedule.hkdf_label),
         notebook="04-key-schedule",
         func_name="hkdf_expand_label",
         title="HKDF-Expand-Label (RFC 8446 §7.1)",
@@ -69,6 +79,7 @@ register(
                 (_v("server_handshake_traffic_secret"), b"finished", b"", 32, "sha256"),
                 "RFC 8448: server finished_key",
             ),
+            Case((SHA384_SECRET, b"key", b"", 32, "sha384"), f"{SHA384}: a 32-byte key"),
         ],
         randomized=_hel_random,
         mistakes=[
@@ -83,6 +94,10 @@ register(
                 _label_variant(order="little"), "write HkdfLabel.length big-endian: 16 is 00 10, not 10 00"
             ),
             Mistake(_label_variant(prefix=b""), 'the label needs the "tls13 " prefix: b"tls13 " + label'),
+            Mistake(
+                _label_variant(prefix=b"tls13 tls13 "),
+                'your label has "tls13 " twice: add the prefix once (do the callers pass it already?)',
+            ),
             Mistake(
                 _label_variant(prefix=b"tls13"),
                 'the prefix is "tls13 " with a space at the end (6 bytes); yours has no space',
@@ -104,8 +119,9 @@ register(
         hints=(
             "Build the HkdfLabel bytes (the `info`), then call HKDF-Expand with them.",
             "RFC 8446 §7.1: struct { uint16 length; opaque label<7..255>; opaque context<0..255>; } HkdfLabel.",
-            "full = b'tls13 ' + label; info = length.to_bytes(2, 'big') + bytes([len(full)]) + full + bytes([len(context)]) + context; return hkdf_expand(secret, info, length, hash_name)",
+            "full_label = ____ + label\nhkdf_label = length.to_bytes(____, 'big') + bytes([len(full_label)]) + full_label + ____\nreturn hkdf_expand(secret, hkdf_label, length, hash_name)",
         ),
+        fill=("b'tls13 '", "2", "bytes([len(context)]) + context"),
     )
 )
 
@@ -115,9 +131,13 @@ def _ds_variant(
     empty_context: bool = False,
     fixed_len: int | None = None,
     fixed_hash: str | None = None,
+    twice: bool = False,
 ) -> Callable[..., bytes]:
     def variant(secret: bytes, label: bytes, messages: bytes, hash_name: str = "sha256") -> bytes:
         h = fixed_hash or hash_name
+        if twice:
+            ctx = hashlib.new(h, hashlib.new(h, messages).digest()).digest()
+            return keyschedule.hkdf_expand_label(secret, label, ctx, _hlen(hash_name), hash_name)
         ctx = (
             b""
             if empty_context and not messages
@@ -161,6 +181,10 @@ register(
                 (_v("handshake_secret"), b"s hs traffic", _v("client_hello") + _v("server_hello"), "sha256"),
                 "RFC 8448: server handshake traffic secret",
             ),
+            Case(
+                (SHA384_SECRET, b"c hs traffic", _v("client_hello") + _v("server_hello"), "sha384"),
+                f"{SHA384}: the same messages, SHA-384",
+            ),
         ],
         randomized=_ds_random,
         mistakes=[
@@ -177,6 +201,10 @@ register(
                 "the output length is Hash.length: 48 bytes for SHA-384; yours is always 32",
             ),
             Mistake(
+                _ds_variant(twice=True),
+                "the messages are hashed twice: Derive-Secret hashes them once; pass it the messages, not their hash",
+            ),
+            Mistake(
                 _ds_variant(fixed_hash="sha256"),
                 "hash the messages with hash_name (SHA-384 suites), not always SHA-256",
             ),
@@ -184,8 +212,9 @@ register(
         hints=(
             "Derive-Secret is HKDF-Expand-Label with a hashed context and a fixed length.",
             "RFC 8446 §7.1: Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label, Transcript-Hash(Messages), Hash.length).",
-            "th = hashlib.new(hash_name, messages).digest(); return hkdf_expand_label(secret, label, th, len(th), hash_name)",
+            "transcript_hash = ____\nreturn hkdf_expand_label(secret, label, ____, ____, hash_name)",
         ),
+        fill=("hashlib.new(hash_name, messages).digest()", "transcript_hash", "len(transcript_hash)"),
     )
 )
 
@@ -207,8 +236,10 @@ def _tk_variant(
     iv_len: int | None = 12,
     swap: bool = False,
     hashed_ctx: bool = False,
+    fixed_hash: str | None = None,
 ) -> Callable[..., tuple[bytes, bytes]]:
     def variant(secret: bytes, key_length: int, hash_name: str = "sha256") -> tuple[bytes, bytes]:
+        hash_name = fixed_hash or hash_name
         ctx = hashlib.new(hash_name).digest() if hashed_ctx else b""
         key = keyschedule.hkdf_expand_label(secret, key_label, ctx, key_length, hash_name)
         iv = keyschedule.hkdf_expand_label(secret, iv_label, ctx, iv_len or key_length, hash_name)
@@ -233,6 +264,8 @@ def _tk_random(rng: random.Random) -> list[Case]:
 register(
     Task(
         id="traffic-keys",
+        forbidden=(keyschedule.traffic_keys,),
+        names=("key", "iv"),
         notebook="04-key-schedule",
         func_name="traffic_key_iv",
         title="traffic key and IV (RFC 8446 §7.3)",
@@ -245,6 +278,7 @@ register(
                 (_v("client_application_traffic_secret_0"), 16, "sha256"),
                 "RFC 8448: client application key and IV",
             ),
+            Case((SHA384_SECRET, 32, "sha384"), f"{SHA384}: TLS_AES_256_GCM_SHA384"),
         ],
         randomized=_tk_random,
         mistakes=[
@@ -262,12 +296,17 @@ register(
                 'the labels are just "key" and "iv" ([sender]_write_key is only the name of the result)',
             ),
             Mistake(_tk_variant(hashed_ctx=True), 'the context is empty here (""), not Hash("")'),
+            Mistake(
+                _tk_variant(fixed_hash="sha256"),
+                "pass hash_name on to HKDF-Expand-Label: a SHA-384 suite derives its key and IV with SHA-384",
+            ),
         ],
         hints=(
             "Two HKDF-Expand-Label calls on the same traffic secret, with different labels and lengths.",
             'RFC 8446 §7.3: [sender]_write_key = HKDF-Expand-Label(Secret, "key", "", key_length), ..._iv likewise with "iv".',
-            "return hkdf_expand_label(secret, b'key', b'', key_length, hash_name), hkdf_expand_label(secret, b'iv', b'', 12, hash_name)",
+            "key = hkdf_expand_label(secret, ____, b'', ____, hash_name)\niv = hkdf_expand_label(secret, ____, b'', ____, hash_name)\nreturn key, iv",
         ),
+        fill=("b'key'", "key_length", "b'iv'", "12"),
     )
 )
 
@@ -298,6 +337,7 @@ def _hs_variant(
 register(
     Task(
         id="handshake-secret",
+        forbidden=(keyschedule.KeySchedule.set_handshake_secret,),
         notebook="04-key-schedule",
         func_name="handshake_secret",
         title="the Handshake Secret (RFC 8446 §7.1)",
@@ -305,6 +345,7 @@ register(
         fixed=lambda: [
             Case((_v("ecdhe_shared_secret"), "sha256"), "RFC 8448 simple 1-RTT"),
             Case((_HRR["ecdhe_shared_secret"], "sha256"), "RFC 8448 HelloRetryRequest trace"),
+            Case((_v("ecdhe_shared_secret"), "sha384"), f"{SHA384}: RFC 8448's shared secret, SHA-384"),
         ],
         randomized=lambda rng: [
             Case((_rand_bytes(rng, 32), h), f"random {i + 1} ({h})", False)
@@ -327,7 +368,8 @@ register(
         hints=(
             "Three steps: Early Secret, then the 'derived' secret, then one more Extract with the shared secret.",
             "RFC 8446 §7.1, the key schedule diagram (no PSK: the Early Secret's IKM is Hash.length zeros).",
-            "early = hkdf_extract(b'', bytes(n)); salt = derive_secret(early, b'derived', b''); return hkdf_extract(salt, shared_secret)",
+            "zeros = bytes(hashlib.new(hash_name).digest_size)\nearly_secret = hkdf_extract(zeros, ____, hash_name)\nsalt = derive_secret(early_secret, ____, b'', hash_name)\nreturn hkdf_extract(____, ____, hash_name)",
         ),
+        fill=("zeros", "b'derived'", "salt", "shared_secret"),
     )
 )

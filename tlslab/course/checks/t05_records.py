@@ -1,15 +1,20 @@
-"""Notebook 05, AEAD and records: ``per_record_nonce``, ``decode_inner_plaintext``, ``decrypt_record``."""
+"""Notebook 05, AEAD and records: ``per_record_nonce``, ``decode_inner_plaintext``, ``decrypt_record``,
+``encrypt_record``, and the messages inside: ``split_handshake``, ``certificate_list``."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives.ciphers import aead
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tlslab import record
 from tlslab.course.checks.common import _rand_bytes, _v
-from tlslab.course.checks.core import Case, Mistake, Task, register
+from tlslab.course.checks.core import Case, Mistake, Outcome, Task, register
+from tlslab.extensions import Extension
+from tlslab.messages import Certificate, CertificateEntry, decode_handshake
 
 
 def _nonce_variant(kind: str) -> Callable[[bytes, int], bytes]:
@@ -74,8 +79,9 @@ register(
         hints=(
             "Turn seq into as many bytes as the IV, then XOR the two byte strings.",
             "RFC 8446 §5.3: the 64-bit record sequence number, encoded in network byte order and padded to the left with zeros to iv_length, is XORed with the IV.",
-            "return (int.from_bytes(iv, 'big') ^ seq).to_bytes(len(iv), 'big')",
+            "return (int.from_bytes(iv, 'big') ____ seq).to_bytes(____, 'big')",
         ),
+        fill=("^", "len(iv)"),
     )
 )
 
@@ -86,6 +92,8 @@ def _inner_random(rng: random.Random) -> list[Case]:
         content = _rand_bytes(rng, rng.randint(1, 60))
         if i % 2:
             content += bytes(rng.randint(1, 3))  # content that itself ends in zeros
+        if i % 3 == 0:
+            content = bytes(rng.randint(1, 3)) + content  # ... or starts with zeros
         ctype = rng.choice((21, 22, 23))
         out.append(
             Case(
@@ -108,6 +116,8 @@ register(
             Case((b"hello\x17",), "b'hello\\x17' (no padding)"),
             Case((b"hello\x17\x00\x00\x00",), "b'hello\\x17' + 3 zero bytes of padding"),
             Case((b"\x01\x00\x00\x00\x16\x00",), "content with zeros of its own, then type 22 and padding"),
+            Case((b"\x00\x00\x01hi\x17\x00\x00",), "content that starts with zero bytes"),
+            Case((b"\x15",), "an empty content: just the type byte 21"),
         ],
         randomized=_inner_random,
         mistakes=[
@@ -128,6 +138,10 @@ register(
                 "strip zeros only from the end: the content may contain zero bytes of its own",
             ),
             Mistake(
+                lambda p: (p.strip(b"\0")[-1], p.strip(b"\0")[:-1]),
+                "strip zeros only from the end: zero bytes at the start belong to the content (rstrip, not strip)",
+            ),
+            Mistake(
                 lambda p: (p.rstrip(b"\0")[-1], p[:-1]),
                 "remove the padding from the content as well: content = plaintext.rstrip(b'\\0')[:-1]",
             ),
@@ -135,10 +149,92 @@ register(
         hints=(
             "Walk back from the end over the zero bytes; the first non-zero byte is the type.",
             "RFC 8446 §5.4 (record padding) and the TLSInnerPlaintext struct in §5.2.",
-            "stripped = plaintext.rstrip(b'\\x00'); return stripped[-1], stripped[:-1]",
+            "stripped = plaintext.____(b'\\x00')\nreturn stripped[____], stripped[____]",
         ),
+        fill=("rstrip", "-1", ":-1"),
     )
 )
+
+
+class _AeadCall:
+    """What the learner handed to the AEAD: key, nonce, data and additional data of each decrypt call."""
+
+    calls: list[tuple[bytes, bytes, bytes, bytes | None]] = []
+
+    def __init__(self, key: bytes) -> None:
+        self._key, self._aead = bytes(key), AESGCM(key)
+
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
+        _AeadCall.calls.append((self._key, bytes(nonce), bytes(data), associated_data))
+        return self._aead.decrypt(nonce, data, associated_data)
+
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
+        return self._aead.encrypt(nonce, data, associated_data)
+
+
+def _what_went_to_the_aead(func: Callable[..., object], outcome: Outcome) -> str | None:
+    """Run the learner's decrypt_record again with a recording AESGCM and compare its inputs with §5.2's."""
+    key, iv, seq, rec = outcome.case.args
+    spots = [(getattr(func, "__globals__", {}), "AESGCM"), (aead, "AESGCM")]
+    saved = [(ns, name, ns.get(name) if isinstance(ns, dict) else getattr(ns, name)) for ns, name in spots]
+    _AeadCall.calls = []
+    try:
+        for ns, name, _original in saved:
+            if isinstance(ns, dict):
+                if ns.get(name) is AESGCM:
+                    ns[name] = _AeadCall
+            else:
+                setattr(ns, name, _AeadCall)
+        with contextlib.suppress(Exception):
+            func(key, iv, seq, rec)
+    finally:
+        for ns, name, original in saved:
+            if isinstance(ns, dict):
+                if ns.get(name) is _AeadCall:
+                    ns[name] = original
+            else:
+                setattr(ns, name, original)
+    if not _AeadCall.calls:
+        return None
+    k, nonce, data, ad = _AeadCall.calls[0]
+    right = record.per_record_nonce(iv, seq)
+    problems = []
+    if k != key:
+        problems.append("the AEAD key is not `key`")
+    if nonce != right:
+        if nonce == iv:
+            problems.append(
+                "the nonce is the IV itself: XOR the sequence number into it (per_record_nonce(iv, seq))"
+            )
+        elif nonce == record.per_record_nonce(iv, seq + 1) or nonce == record.per_record_nonce(
+            iv, max(seq - 1, 0)
+        ):
+            problems.append("the nonce is off by one record: use seq as given")
+        else:
+            problems.append(
+                "the nonce is not per_record_nonce(iv, seq): check your nonce function and its arguments"
+            )
+    if data != rec[5:]:
+        if data == rec[5:-16]:
+            problems.append(
+                "you cut off the 16-byte tag: AESGCM.decrypt wants the ciphertext *with* its tag, record[5:]"
+            )
+        elif data == rec:
+            problems.append("you decrypt the header too: the ciphertext is record[5:]")
+        else:
+            problems.append(
+                f"the ciphertext should be record[5:] ({len(rec) - 5} bytes); yours is {len(data)} bytes"
+            )
+    if ad != rec[:5]:
+        if not ad:
+            problems.append("there is no additional data: it is the 5-byte record header, record[:5]")
+        elif ad == rec:
+            problems.append("the additional data is only the 5-byte header, record[:5], not the whole record")
+        else:
+            problems.append("the additional data should be the 5-byte record header, record[:5]")
+    if not problems:
+        return None
+    return "What your function gave the AEAD: " + "; ".join(problems) + "."
 
 
 def _decrypt_ref(key: bytes, iv: bytes, seq: int, rec: bytes) -> tuple[int, bytes]:
@@ -185,6 +281,7 @@ def _decrypt_random(rng: random.Random) -> list[Case]:
 register(
     Task(
         id="decrypt-record",
+        forbidden=(record.RecordProtection.decrypt,),
         notebook="05-aead-and-records",
         func_name="decrypt_record",
         title="decrypt a record (RFC 8446 §5.2)",
@@ -228,6 +325,8 @@ register(
                 "return (content type, content) after removing the type byte and the padding",
             ),
         ],
+        names=("content type", "content"),
+        explain=_what_went_to_the_aead,
         on_error={
             "InvalidTag": "The AEAD rejected the record: the nonce is per_record_nonce(iv, seq), the additional data is the 5-byte header record[:5], the ciphertext (with its 16-byte tag) is record[5:].",
             "IndexError": "Is the plaintext empty? Check which bytes you decrypt: record[5:].",
@@ -235,7 +334,279 @@ register(
         hints=(
             "Split the record into header and ciphertext, decrypt with AESGCM, then undo TLSInnerPlaintext.",
             "RFC 8446 §5.2 (additional_data = the record header) and §5.3 (the nonce).",
-            "p = AESGCM(key).decrypt(per_record_nonce(iv, seq), record[5:], record[:5]); s = p.rstrip(b'\\0'); return s[-1], s[:-1]",
+            "header, ciphertext = record[:____], record[____:]\nplaintext = AESGCM(key).decrypt(____, ciphertext, ____)\nreturn decode_inner_plaintext(plaintext)",
         ),
+        fill=("5", "5", "per_record_nonce(iv, seq)", "header"),
+    )
+)
+
+
+# ---------------------------------------------------------------- the other direction: protect a record
+
+
+def _encrypt_ref(key: bytes, iv: bytes, seq: int, content_type: int, content: bytes) -> bytes:
+    return _encrypt(key, iv, seq, content_type, content, 0)
+
+
+def _encrypt_variant(kind: str) -> Callable[..., bytes]:
+    def variant(key: bytes, iv: bytes, seq: int, content_type: int, content: bytes) -> bytes:
+        inner = content if kind == "no-type" else content + bytes([content_type])
+        outer = content_type if kind == "outer-type" else 23
+        version = b"\x03\x04" if kind == "version" else b"\x03\x03"
+        length = len(inner) + (0 if kind == "no-tag-length" else 16)
+        header = bytes([outer]) + version + length.to_bytes(2, "big")
+        nonce = iv if kind == "iv" else record.per_record_nonce(iv, seq)
+        return header + AESGCM(key).encrypt(nonce, inner, b"" if kind == "no-aad" else header)
+
+    return variant
+
+
+def _encrypt_random(rng: random.Random) -> list[Case]:
+    return [
+        Case(
+            (
+                _rand_bytes(rng, rng.choice((16, 32))),
+                _rand_bytes(rng, 12),
+                rng.randrange(0, 1 << rng.choice((3, 16, 64))),
+                rng.choice((21, 22, 23)),
+                _rand_bytes(rng, rng.randint(0, 90)),
+            ),
+            f"random {i + 1}",
+            False,
+        )
+        for i in range(5)
+    ]
+
+
+register(
+    Task(
+        id="encrypt-record",
+        forbidden=(record.RecordProtection.encrypt,),
+        notebook="05-aead-and-records",
+        func_name="encrypt_record",
+        title="protect a record (RFC 8446 §5.2)",
+        reference=_encrypt_ref,
+        fixed=lambda: [
+            Case(
+                (
+                    _v("client_handshake_write_key"),
+                    _v("client_handshake_write_iv"),
+                    0,
+                    22,
+                    _v("client_finished"),
+                ),
+                "RFC 8448: the client Finished record",
+            ),
+            Case((bytes(16), bytes(12), 1, 23, b"GET / HTTP/1.1\r\n"), "application_data, zero key, seq 1"),
+            Case((bytes(32), bytes(12), 7, 21, b"\x01\x00"), "an alert (close_notify), 32-byte key, seq 7"),
+        ],
+        randomized=_encrypt_random,
+        mistakes=[
+            Mistake(
+                _encrypt_variant("no-type"),
+                "the real content type goes inside, after the content: TLSInnerPlaintext = content + type byte",
+            ),
+            Mistake(
+                _encrypt_variant("outer-type"),
+                "the outer header always says 23 (application_data); the real type is hidden inside",
+            ),
+            Mistake(
+                _encrypt_variant("version"),
+                "legacy_record_version is 0x0303 in every TLS 1.3 record, not 0x0304",
+            ),
+            Mistake(
+                _encrypt_variant("no-tag-length"),
+                "the header's length counts the ciphertext *with* its 16-byte tag: len(inner) + 16",
+            ),
+            Mistake(_encrypt_variant("no-aad"), "the additional data is the 5-byte header you send"),
+            Mistake(_encrypt_variant("iv"), "the nonce is per_record_nonce(iv, seq), not the IV itself"),
+        ],
+        hints=(
+            "Inner plaintext first, then the header (it is the additional data), then encrypt.",
+            "RFC 8446 §5.2: TLSInnerPlaintext, TLSCiphertext and additional_data = the header.",
+            "inner = content + bytes([____])\n"
+            "header = bytes([____, 3, 3]) + (len(inner) + ____).to_bytes(2, 'big')\n"
+            "return header + AESGCM(key).encrypt(per_record_nonce(iv, seq), inner, ____)",
+        ),
+        fill=("content_type", "23", "16", "header"),
+    )
+)
+
+
+# ---------------------------------------------------------------- handshake messages in a flight
+
+
+def split_handshake_ref(data: bytes) -> list[bytes]:
+    """The handshake messages in ``data``, each with its 4-byte header (RFC 8446 §4)."""
+    out, i = [], 0
+    while i < len(data):
+        n = int.from_bytes(data[i + 1 : i + 4], "big")
+        out.append(data[i : i + 4 + n])
+        i += 4 + n
+    return out
+
+
+def _split_variant(kind: str) -> Callable[[bytes], list[bytes]]:
+    def variant(data: bytes) -> list[bytes]:
+        out, i = [], 0
+        while i < len(data):
+            n = int.from_bytes(data[i + 1 : i + 4], "little" if kind == "little" else "big")
+            out.append(data[i + 4 : i + 4 + n] if kind == "bodies" else data[i : i + 4 + n])
+            i += 4 + n
+            if kind == "first":
+                break
+        return out
+
+    return variant
+
+
+def _flight() -> bytes:
+    return _decrypt_ref(
+        _v("server_handshake_write_key"),
+        _v("server_handshake_write_iv"),
+        0,
+        _v("server_handshake_flight_record"),
+    )[1]
+
+
+def _split_random(rng: random.Random) -> list[Case]:
+    out = []
+    for i in range(5):
+        msgs = [
+            bytes([rng.choice((2, 8, 11, 13, 15, 20, 24))]) + rng.randint(0, 300).to_bytes(3, "big")
+            for _ in range(rng.randint(1, 5))
+        ]
+        data = b"".join(m + _rand_bytes(rng, int.from_bytes(m[1:], "big")) for m in msgs)
+        out.append(Case((data,), f"random {i + 1}", False))
+    return out
+
+
+register(
+    Task(
+        id="split-handshake",
+        forbidden=(),
+        notebook="05-aead-and-records",
+        func_name="split_handshake",
+        title="split a flight into handshake messages (RFC 8446 §4)",
+        reference=split_handshake_ref,
+        fixed=lambda: [
+            Case((_flight(),), "RFC 8448: the server's decrypted flight (4 messages)"),
+            Case((bytes.fromhex("14000003abcdef"),), "one Finished-like message, 3-byte body"),
+            Case(
+                (bytes.fromhex("0800000200000b000000"),), "an empty EncryptedExtensions, then an empty body"
+            ),
+        ],
+        randomized=_split_random,
+        mistakes=[
+            Mistake(
+                _split_variant("bodies"),
+                "keep each message whole, its 4-byte header included: the transcript hashes whole messages",
+            ),
+            Mistake(_split_variant("little"), "the 3-byte length is big-endian"),
+            Mistake(
+                _split_variant("first"), "a flight holds several messages: keep going until the data ends"
+            ),
+        ],
+        hints=(
+            "Each message: 1 byte type, 3 bytes length, then that many bytes. Repeat until the data is used up.",
+            "RFC 8446 §4: struct { HandshakeType msg_type; uint24 length; ... } Handshake.",
+            "messages, i = [], 0\n"
+            "while i < len(data):\n"
+            "    n = int.from_bytes(data[____ : ____], 'big')\n"
+            "    messages.append(data[i : ____])\n"
+            "    i += ____\n"
+            "return messages",
+        ),
+        fill=("i + 1", "i + 4", "i + 4 + n", "4 + n"),
+    )
+)
+
+
+# ---------------------------------------------------------------- the certificates in a Certificate message
+
+
+def certificate_list_ref(message: bytes) -> list[bytes]:
+    """The cert_data of each CertificateEntry of a Certificate message (RFC 8446 §4.4.2)."""
+    cert = decode_handshake(message)
+    if not isinstance(cert, Certificate):
+        raise ValueError("not a Certificate message")
+    return [entry.cert_data for entry in cert.certificate_list]
+
+
+def _certs_variant(kind: str) -> Callable[[bytes], list[bytes]]:
+    def variant(message: bytes) -> list[bytes]:
+        pos = 4 + (1 if kind == "no-context" else 1 + message[4])
+        end = pos + 3 + int.from_bytes(message[pos : pos + 3], "big")
+        pos += 3
+        certs = []
+        while pos < end:
+            n = int.from_bytes(message[pos : pos + 3], "big")
+            pos += 3
+            ext = int.from_bytes(message[pos + n : pos + n + 2], "big")
+            certs.append(message[pos : pos + n + 2 + ext] if kind == "with-ext" else message[pos : pos + n])
+            pos += n + 2 + (0 if kind == "no-ext" else ext)
+        return certs
+
+    return variant
+
+
+def _cert_message(rng: random.Random) -> bytes:
+    entries = [
+        CertificateEntry(
+            _rand_bytes(rng, rng.randint(1, 400)),
+            [Extension(5, _rand_bytes(rng, rng.randint(0, 20)))] if rng.random() < 0.5 else [],
+        )
+        for _ in range(rng.randint(1, 3))
+    ]
+    return Certificate(_rand_bytes(rng, rng.choice((0, 0, 4, 32))), entries).encode()
+
+
+register(
+    Task(
+        id="certificate-list",
+        forbidden=(Certificate.decode_body,),
+        notebook="05-aead-and-records",
+        func_name="certificate_list",
+        title="the certificates in a Certificate message (RFC 8446 §4.4.2)",
+        reference=certificate_list_ref,
+        fixed=lambda: [
+            Case((_v("server_certificate"),), "RFC 8448: the server's Certificate (one certificate)"),
+            Case(
+                (_cert_message(random.Random("two")),), "a Certificate with a request context and extensions"
+            ),
+        ],
+        randomized=lambda rng: [Case((_cert_message(rng),), f"random {i + 1}", False) for i in range(5)],
+        mistakes=[
+            Mistake(
+                _certs_variant("no-context"),
+                "skip the certificate_request_context first: a 1-byte length, then that many bytes",
+            ),
+            Mistake(
+                _certs_variant("with-ext"),
+                "cert_data is only the certificate: its entry's extensions (2-byte length) come after it",
+            ),
+            Mistake(
+                _certs_variant("no-ext"),
+                "every CertificateEntry ends with an extensions vector (2-byte length), even when it is empty",
+            ),
+        ],
+        hints=(
+            "Skip the 4-byte header and the request context; then walk the entries: a certificate, its extensions.",
+            "RFC 8446 §4.4.2: opaque certificate_request_context<0..2^8-1>; CertificateEntry certificate_list<0..2^24-1>;"
+            " each entry is opaque cert_data<1..2^24-1> and Extension extensions<0..2^16-1>.",
+            "pos = 4                                  # after the handshake header\n"
+            "pos += 1 + ____                          # the certificate_request_context\n"
+            "end = pos + 3 + int.from_bytes(message[pos : pos + 3], 'big')\n"
+            "pos += 3\n"
+            "certs = []\n"
+            "while pos < end:\n"
+            "    n = int.from_bytes(message[pos : pos + ____], 'big')\n"
+            "    pos += 3\n"
+            "    certs.append(message[pos : pos + n])\n"
+            "    pos += n\n"
+            "    pos += 2 + int.from_bytes(message[pos : pos + ____], 'big')  # the entry's extensions\n"
+            "return certs",
+        ),
+        fill=("message[4]", "3", "2"),
     )
 )

@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable
 
 from tlslab import keyschedule, psk
-from tlslab.course.checks.common import _hlen, _rand_bytes, _v
+from tlslab.course.checks.common import SHA384, SHA384_SECRET, _hlen, _rand_bytes, _v
 from tlslab.course.checks.core import Case, Mistake, Task, register
 from tlslab.course.rfc8448 import trace
 
@@ -59,6 +59,7 @@ register(
                 "RFC 8448 §3: the ticket's PSK (nonce 00 00)",
             ),
             Case((_v("resumption_master_secret"), b"\x01", "sha256"), "the same secret, ticket nonce 01"),
+            Case((SHA384_SECRET, b"\x00\x01", "sha384"), f"{SHA384}: ticket nonce 00 01"),
         ],
         randomized=_tpsk_random,
         mistakes=[
@@ -83,8 +84,9 @@ register(
         hints=(
             "One HKDF-Expand-Label on the resumption_master_secret; the ticket nonce goes in as the context.",
             'RFC 8446 §4.6.1: HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).',
-            "n = hashlib.new(hash_name).digest_size; return hkdf_expand_label(resumption_master_secret, b'resumption', ticket_nonce, n, hash_name)",
+            "length = hashlib.new(hash_name).digest_size\nreturn hkdf_expand_label(resumption_master_secret, ____, ____, length, hash_name)",
         ),
+        fill=("b'resumption'", "ticket_nonce"),
     )
 )
 
@@ -130,6 +132,7 @@ def _binder_random(rng: random.Random) -> list[Case]:
 register(
     Task(
         id="psk-binder",
+        forbidden=(psk.compute_binder,),
         notebook="08-beyond-the-happy-path",
         func_name="psk_binder",
         title="the PSK binder over the truncated ClientHello (RFC 8446 §4.2.11.2)",
@@ -138,7 +141,10 @@ register(
             Case(
                 (_RES["psk"], _RES["client_hello_truncated"], "sha256"),
                 "RFC 8448 §4: the resumed ClientHello's binder",
-            )
+            ),
+            Case(
+                (SHA384_SECRET, _RES["client_hello_truncated"], "sha384"), f"{SHA384}: the same ClientHello"
+            ),
         ],
         randomized=_binder_random,
         mistakes=[
@@ -170,8 +176,9 @@ register(
         hints=(
             "Early Secret from the PSK, then binder_key, then a Finished-style HMAC over the hash of the truncated ClientHello.",
             'RFC 8446 §4.2.11.2 and §7.1: binder_key = Derive-Secret(HKDF-Extract(0, PSK), "res binder", ""); the binder is computed as Finished (§4.4.4) with BaseKey = binder_key.',
-            "early = hkdf_extract(b'', psk); bk = derive_secret(early, b'res binder', b'', hash_name); fk = hkdf_expand_label(bk, b'finished', b'', n, hash_name); return hmac.digest(fk, hashlib.new(hash_name, truncated_client_hello).digest(), hash_name)",
+            "length = hashlib.new(hash_name).digest_size\nearly_secret = hkdf_extract(b'', ____, hash_name)\nbinder_key = derive_secret(early_secret, ____, b'', hash_name)\nfinished_key = hkdf_expand_label(binder_key, b'finished', b'', length, hash_name)\ntranscript_hash = hashlib.new(hash_name, ____).digest()\nreturn hmac.digest(finished_key, transcript_hash, hash_name)",
         ),
+        fill=("psk", "b'res binder'", "truncated_client_hello"),
     )
 )
 
@@ -195,6 +202,10 @@ def _cets_variant(kind: str) -> Callable[..., bytes]:
             label = b"e exp master"
         elif kind == "binder":
             label = b"res binder"
+        elif kind == "long-label":
+            label = b"client early traffic"
+        elif kind == "psk-direct":
+            early = psk_
         messages = b"" if kind == "binder" else client_hello
         return keyschedule.derive_secret(early, label, messages, "sha256" if kind == "sha256" else hash_name)
 
@@ -204,12 +215,14 @@ def _cets_variant(kind: str) -> Callable[..., bytes]:
 register(
     Task(
         id="early-traffic-secret",
+        forbidden=(keyschedule.KeySchedule.client_early_traffic_secret,),
         notebook="08-beyond-the-happy-path",
         func_name="client_early_traffic_secret",
         title="client_early_traffic_secret, the key of 0-RTT data (RFC 8446 §7.1)",
         reference=_cets_ref,
         fixed=lambda: [
             Case((_RES["psk"], _RES["client_hello"], "sha256"), "RFC 8448 §4: the 0-RTT ClientHello"),
+            Case((SHA384_SECRET, _RES["client_hello"], "sha384"), f"{SHA384}: the same ClientHello"),
         ],
         randomized=lambda rng: [
             Case(
@@ -241,11 +254,20 @@ register(
                 'the label is "c e traffic" over the ClientHello; "res binder" over "" gives the binder_key',
             ),
             Mistake(_cets_variant("sha256"), "use hash_name throughout (48-byte secrets for SHA-384 suites)"),
+            Mistake(
+                _cets_variant("long-label"),
+                'the label is the short "c e traffic" (client_early_traffic_secret is only the name of the result)',
+            ),
+            Mistake(
+                _cets_variant("psk-direct"),
+                "the PSK is not the Early Secret: extract first, Early Secret = HKDF-Extract(0, PSK)",
+            ),
         ],
         hints=(
             "Two steps: the Early Secret from the PSK, then one Derive-Secret over the ClientHello.",
             'RFC 8446 §7.1: Early Secret = HKDF-Extract(0, PSK); client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic", ClientHello).',
-            "early = hkdf_extract(b'', psk, hash_name); return derive_secret(early, b'c e traffic', client_hello, hash_name)",
+            "early_secret = hkdf_extract(b'', ____, hash_name)\nreturn derive_secret(early_secret, ____, client_hello, hash_name)",
         ),
+        fill=("psk", "b'c e traffic'"),
     )
 )
