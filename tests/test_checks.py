@@ -300,6 +300,7 @@ def test_capstone_referee_names_the_first_wrong_call() -> None:
     assert report.status == "failed"
     assert "the first wrong value" in report.diagnosis and "derive_secret(" in report.diagnosis
     assert "b'c ap traffic'" in report.diagnosis and "Derive-Secret (RFC 8446 §7.1)" in report.diagnosis
+    assert "the server refused: bad_record_mac" in report.diagnosis  # tlslab's server, in words
     tlslabs = run_task(TASKS["capstone"], {**PIECES, "derive_secret": keyschedule.derive_secret}, graded=True)
     assert tlslabs.status == "failed" and "uses tlslab's derive_secret" in tlslabs.diagnosis
 

@@ -9,6 +9,7 @@ notebook's module, so the capstone is registered last and ``TASKS`` keeps its or
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,6 +25,7 @@ from tlslab.course.checks.core import (
     run_case,
     time_limit,
 )
+from tlslab.course.checks.referee import ExplainingStandIn
 from tlslab.provider import DEFAULT_PROVIDER, Provider
 
 
@@ -89,6 +91,23 @@ def fetch_example_com(
             return sock.recv_all(), target.describe()
 
 
+def _fetch(server: Any, provider: Provider, timeout: float = 10.0) -> bytes:
+    """GET / from ``server`` (an ``ExplainingStandIn``) with tlslab's client on ``provider``."""
+    from tlslab.connection import connect
+
+    sock = connect(
+        server.host,
+        server.port,
+        server_hostname="example.com",
+        cafile=str(server.pki.cafile),
+        timeout=timeout,
+        provider=provider,
+    )
+    with sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+        return sock.recv_all()
+
+
 def serve_in_memory(provider: Provider = DEFAULT_PROVIDER) -> bytes:
     """tlslab's server, running on ``provider``, answers one request of tlslab's client, in memory.
 
@@ -137,7 +156,7 @@ def _precheck(pieces: dict[str, Any], graded: bool) -> tuple[str, str]:
             if not outcome.ok:
                 return (
                     "failed",
-                    f"{name} does not pass yet ({case.label}); run check({task.id!r}, {name}) to see why",
+                    f"{name} does not pass yet ({case.label}); run check({task.id!r}) to see why",
                 )
     return "", ""
 
@@ -158,22 +177,34 @@ def _run_capstone(task: Task, namespace: Any, graded: bool) -> Report:
     server_provider, server_calls = learner_provider(
         **{n: referees["server"].wrap(n, f) for n, f in pieces.items()}
     )
-    side = "client"
-    try:
-        with time_limit(task.time_limit):
-            page, where = fetch_example_com(offline=True if graded else None, provider=provider)
-            side = "server"
-            answer = serve_in_memory(server_provider)
-    except CaseTimeout as exc:
-        return Report(task, "timeout", diagnosis=f"the handshake with your pieces in tlslab's {side} {exc}")
-    except Exception as exc:
-        finding = referees[side].first_wrong()
-        named = f"{finding.text()}; " if finding is not None else ""
-        return Report(
-            task,
-            "failed",
-            diagnosis=f"{named}the handshake with your pieces in tlslab's {side} failed: {_one_line(exc)}",
-        )
+    from tlslab.lab.standin import offline_requested
+
+    side, refused, server = "client", "", None
+    with contextlib.ExitStack() as stack:
+        try:
+            with time_limit(task.time_limit):
+                if graded or offline_requested():  # the stand-in: tlslab's server, which says why it refused
+                    server = stack.enter_context(ExplainingStandIn())
+                    page, where = _fetch(server, provider), server.describe()
+                else:
+                    page, where = fetch_example_com(provider=provider)
+                side = "server"
+                answer = serve_in_memory(server_provider)
+        except CaseTimeout as exc:
+            return Report(
+                task, "timeout", diagnosis=f"the handshake with your pieces in tlslab's {side} {exc}"
+            )
+        except Exception as exc:
+            finding = referees[side].first_wrong()
+            named = f"{finding.text()}; " if finding is not None else ""
+            if side == "client" and server is not None:
+                refused = server.last_error
+            why = f"; the server refused: {refused}" if refused else ""
+            return Report(
+                task,
+                "failed",
+                diagnosis=f"{named}the handshake with your pieces in tlslab's {side} failed: {_one_line(exc)}{why}",
+            )
     unused = [
         f"{n} ({s})"
         for s, counts in (("client", calls), ("server", server_calls))

@@ -234,6 +234,9 @@ class ExplainingStandIn:
         finally:
             served.done.set()
 
+    def describe(self) -> str:
+        return f"the offline stand-in for example.com on {self.host}:{self.port}, served by tlslab's server"
+
     def stop(self) -> None:
         self._stop.set()
         self._listener.close()
