@@ -42,7 +42,7 @@ EXPECTED = {  # (learner, task): (points, status)
     ("grace", "handshake-secret"): (2, "passed"),  # defined after a cell that kills the kernel
     ("heidi", "hkdf-expand-label"): (0, "uses tlslab"),  # wraps tlslab's
     ("heidi", "derive-secret"): (2, "passed"),  # calls her own hkdf_expand_label, which is tlslab's
-    ("heidi", "traffic-keys"): (0, "missing"),
+    ("heidi", "traffic-keys"): (0, "kernel died"),  # calling it runs os._exit: graded alone, lost alone
     ("heidi", "handshake-secret"): (0, "missing"),
     **{
         ("judy", t): (2, "passed")
@@ -89,6 +89,7 @@ def test_points_and_status_per_learner_and_task(graded: Path) -> None:
         "; graded without cell 5 (it stopped the kernel)"
     )
     assert notes["heidi", "hkdf-expand-label"] == "your hkdf_expand_label uses tlslab's hkdf_expand_label"
+    assert notes["heidi", "traffic-keys"] == "calling it stopped the kernel"
     assert notes["grace", "traffic-keys"].startswith(
         "passes with tlslab's hkdf_expand_label in place of yours, which fails its own task"
     )

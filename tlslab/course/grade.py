@@ -132,16 +132,20 @@ def identify(path: Path, nb: nbformat.NotebookNode | None) -> str | None:
     return meta if meta in NOTEBOOKS else None
 
 
-def grading_cell(slug: str, marker: str, case_time_limit: float) -> nbformat.NotebookNode:
+def grading_cell(
+    slug: str, marker: str, case_time_limit: float, only: str | None = None
+) -> nbformat.NotebookNode:
+    """The appended cell that grades the notebook (or, with ``only``, one task) and prints JSON."""
     source = (
         "import importlib as _tlslab_il, json as _tlslab_json\n"
         "import tlslab.course.checks as _tlslab_checks\n"
         "_tlslab_checks = _tlslab_il.reload(_tlslab_checks)\n"
         f"print({marker!r} + _tlslab_json.dumps(_tlslab_checks.grade_all(globals(), {slug!r}, "
-        f"time_limit={case_time_limit!r})))"
+        f"time_limit={case_time_limit!r}, only={only!r})))"
     )
     cell = nbformat.v4.new_code_cell(source)
-    cell.id = "tlslab-grade"
+    cell.id = "tlslab-grade" + (f"-{only}" if only else "")
+    cell.metadata["tlslab_task"] = only or ""
     return cell
 
 
@@ -181,27 +185,66 @@ def grade_one(sub: Submission, cell_timeout: int, grade_timeout: int, case_time_
     if nb is None:
         return Result(sub, slug, problem="unreadable notebook")
     marker = f"TLSLAB-GRADE-{secrets.token_hex(8)}:"
-    nb.cells.append(grading_cell(slug, marker, case_time_limit))
     for cell_index, cell in enumerate(nb.cells):
         cell.metadata["tlslab_index"] = cell_index  # the learner's cell number, kept when cells are dropped
-    dropped: list[int] = []
-    for _attempt in range(MAX_RERUNS + 1):
-        run = nbformat.from_dict(json.loads(json.dumps(nb)))
-        run.cells = [c for c in run.cells if c.metadata["tlslab_index"] not in dropped]
+    result = _run_graded(
+        sub, slug, nb, [grading_cell(slug, marker, case_time_limit)], marker, cell_timeout, grade_timeout
+    )
+    if result.problem == "kernel died in grading":
+        # A task's function kills the kernel when called: grade each task in a cell of its own, so
+        # only that task is lost.
+        cells = [grading_cell(slug, marker, case_time_limit, only=t.id) for t in tasks_for(slug)]
+        result = _run_graded(sub, slug, nb, cells, marker, cell_timeout, grade_timeout)
+    return result
+
+
+def _run_graded(
+    sub: Submission,
+    slug: str,
+    nb: nbformat.NotebookNode,
+    grading: list[nbformat.NotebookNode],
+    marker: str,
+    cell_timeout: int,
+    grade_timeout: int,
+) -> Result:
+    """Run the learner's cells and then ``grading``, leaving out any cell that kills the kernel."""
+    learner = len(nb.cells)
+    for i, cell in enumerate(grading):
+        cell.metadata["tlslab_index"] = learner + i
+    dropped: list[int] = []  # learner cells left out
+    lost: dict[str, dict[str, Any]] = {}  # tasks whose own grading cell killed the kernel
+    for _attempt in range(MAX_RERUNS + len(grading) + 1):
+        run = nbformat.from_dict(json.loads(json.dumps({**nb, "cells": nb.cells + grading})))
+        run.cells = [
+            c
+            for c in run.cells
+            if c.metadata["tlslab_index"] not in dropped and c.metadata.get("tlslab_task", None) not in lost
+        ]
         started: list[int] = []
         try:
             _execute(run, cell_timeout, grade_timeout, started)
         except DeadKernelError:
             killer = started[-1] if started else None
-            if killer is None or killer == len(nb.cells) - 1:
+            if killer is None:
                 return Result(sub, slug, problem="kernel died", dropped=dropped)
+            if killer >= learner:  # a grading cell: one of the learner's functions killed it
+                task = grading[killer - learner].metadata["tlslab_task"]
+                if not task:
+                    return Result(sub, slug, problem="kernel died in grading", dropped=dropped)
+                lost[task] = {"points": 0, "status": "kernel died", "note": "calling it stopped the kernel"}
+                continue
+            if len(dropped) >= MAX_RERUNS:
+                break
             dropped.append(killer)  # the kernel died in this cell: run the notebook again without it
             continue
         except Exception as exc:
             return Result(sub, slug, problem=f"could not run: {type(exc).__name__}", dropped=dropped)
-        tasks = _parse(run.cells[-1], marker)
-        if tasks is None:
-            return Result(sub, slug, problem=f"grading failed ({_error_of(run.cells[-1])})", dropped=dropped)
+        tasks: dict[str, dict[str, Any]] = dict(lost)
+        for cell in run.cells[len(run.cells) - (len(grading) - len(lost)) :]:
+            got = _parse(cell, marker)
+            if got is None:
+                return Result(sub, slug, problem=f"grading failed ({_error_of(cell)})", dropped=dropped)
+            tasks.update(got)
         return Result(sub, slug, tasks, dropped=dropped)
     return Result(sub, slug, problem="kernel died", dropped=dropped)
 
@@ -212,7 +255,9 @@ def _execute(nb: nbformat.NotebookNode, cell_timeout: int, grade_timeout: int, s
         client = NotebookClient(
             nb,
             timeout=cell_timeout,
-            timeout_func=lambda c: grade_timeout if c.get("id") == "tlslab-grade" else cell_timeout,
+            timeout_func=lambda c: (
+                grade_timeout if c.get("id", "").startswith("tlslab-grade") else cell_timeout
+            ),
             kernel_name="python3",
             allow_errors=True,
             interrupt_on_timeout=True,
