@@ -410,6 +410,8 @@ def _window(value: bytes, at: int) -> str:
 
 
 def _bytes_difference(got: bytes, expected: bytes, public: bool) -> str:
+    if not got:
+        return f"yours is empty; {len(expected)} bytes are expected"
     if expected.startswith(got):
         return f"yours is the first {len(got)} of the {len(expected)} bytes expected"
     if got.startswith(expected):
@@ -470,11 +472,17 @@ def _value_difference(got: Any, expected: Any, names: tuple[str, ...], public: b
         return f"yours says {got}, but it should be {expected}"
     if isinstance(expected, int):
         return (
-            f"yours is {got}"
-            + (f", expected {expected}" if public else "")
-            + (f" (off by {got - expected})" if public and abs(got - expected) < 1000 else "")
+            f"yours is {_num(got)}"
+            + (f", expected {_num(expected)}" if public else "")
+            + (f" (off by {got - expected})" if public and abs(got - expected) < 256 else "")
         )
+    if isinstance(expected, str) and public:
+        return f"yours is {got!r}, expected {expected!r}"
     return "your value differs from the reference" + (f": expected {_short(expected)}" if public else "")
+
+
+def _num(n: int) -> str:
+    return f"{n} ({n:#06x})" if 255 < n < 1 << 64 else str(n)
 
 
 def _shape_hint(got: Any, expected: Any) -> str | None:
@@ -535,6 +543,10 @@ def _short(value: Any, limit: int = 48, around: int | None = None) -> str:
         start = max(0, 2 * around - (limit - 12) // 2)
         start -= start % 2
         return f"[{start // 2}:] ..." + text[start : start + limit - 12] + "..."
+    if isinstance(value, tuple):
+        parts = [(v.hex() or "b''") if isinstance(v, bytes) else repr(v) for v in value]
+        text = "(" + ", ".join(p if len(p) <= 18 else p[:15] + "..." for p in parts) + ")"
+        return text if len(text) <= limit + 24 else text[: limit + 21] + "..."
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
