@@ -788,3 +788,22 @@ def test_a_mistake_planted_in_any_piece_is_named_by_the_referee(name: str) -> No
     assert report.status == "failed" and report.points == 0
     first = report.diagnosis.split(";")[0]  # a wrong SNI or an extra name: the page comes, the value is named
     assert "the first wrong value: call " in first and f" {name}(" in first, report.diagnosis
+
+
+@pytest.mark.parametrize(
+    "planted,used",
+    [
+        ("from tlslab.keyschedule import derive_secret", "tlslab's derive_secret"),
+        (
+            "from tlslab.connection import connect\n"
+            "def handshake(host, port, server_name, root):\n"
+            "    return connect(host, port, server_hostname=server_name).recv_all()\n",
+            "tlslab's connect",
+        ),
+    ],
+)
+def test_the_own_client_may_not_use_tlslabs(planted: str, used: str) -> None:
+    report = run_task(TASKS["my-client"], _own_client(planted), graded=True)
+    assert report.status == "uses tlslab" and report.points == 0 and used in report.diagnosis, (
+        report.diagnosis
+    )

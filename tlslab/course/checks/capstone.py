@@ -21,6 +21,7 @@ from tlslab.course.checks.core import (
     Task,
     _one_line,
     _raised_in,
+    _watch,
     register,
     run_case,
     time_limit,
@@ -258,6 +259,22 @@ register(
 # ---------------------------------------------------------------- capstone 2: the learner's own client
 
 
+def _not_yours() -> tuple[Callable[..., Any], ...]:
+    """What the learner's own client may not call: tlslab's client, and tlslab's version of any task of
+    04 to 07 (HKDF itself, exercises 03's, may be tlslab's copy, as the notebooks import it)."""
+    from tlslab import client, connection
+
+    later = ("04-key-schedule", "05-aead-and-records", "06-certificates", "07-the-handshake")
+    own = tuple(
+        f
+        for t in TASKS.values()
+        if t.notebook in later
+        for f in t.forbidden or ()
+        if (getattr(f, "__module__", "") or "").startswith("tlslab")  # cryptography's parser is fair here
+    )
+    return (*own, client.ClientConnection.__init__, connection.connect)
+
+
 def _run_my_client(task: Task, namespace: Any, graded: bool) -> Report:
     from tlslab.course.checks.referee import ExplainingStandIn, Referee, graded_functions
 
@@ -267,10 +284,14 @@ def _run_my_client(task: Task, namespace: Any, graded: bool) -> Report:
         return Report(task, "missing", diagnosis="define handshake(host, port, server_name, root) first")
     scope = getattr(handshake, "__globals__", {})
     referee = Referee()
-    answer, error = b"", ""
+    answer, error, used = b"", "", []
     with ExplainingStandIn() as server:
         try:
-            with time_limit(task.time_limit), referee.watching(scope, graded_functions(scope)):
+            with (
+                time_limit(task.time_limit),
+                referee.watching(scope, graded_functions(scope)),
+                _watch(_not_yours()) as used,
+            ):
                 answer = handshake(server.host, server.port, "example.com", server.root)
         except NotImplementedError as exc:
             return Report(
@@ -281,6 +302,8 @@ def _run_my_client(task: Task, namespace: Any, graded: bool) -> Report:
         except Exception as exc:
             error = f"your handshake raised {_one_line(exc)}"
         refused = server.last_error
+    if used:
+        return Report(task, "uses tlslab", diagnosis=f"your client uses {used[0]}: write that piece yourself")
     finding = referee.first_wrong()
     counts = referee.counts()
     notes = [
