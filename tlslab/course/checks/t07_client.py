@@ -164,8 +164,7 @@ def _htk_variant(kind: str) -> Callable[..., tuple[bytes, bytes, bytes, bytes]]:
         shared_secret: bytes, hello_messages: bytes, key_length: int, hash_name: str = "sha256"
     ) -> tuple[bytes, bytes, bytes, bytes]:
         if kind == "client-hello-only":
-            n = hello_messages[1:4]
-            hello_messages = hello_messages[: 4 + int.from_bytes(n, "big")]
+            hello_messages = hello_messages[: 4 + int.from_bytes(hello_messages[1:4], "big")]
         if kind == "no-derived":
             n = _hlen(hash_name)
             early = keyschedule.hkdf_extract(bytes(n), bytes(n), hash_name)
@@ -305,12 +304,13 @@ def _cv_variant(kind: str) -> Callable[[bytes, bytes, bytes], bool]:
         if kind == "client":  # also what a function that always says False gives
             content = signatures.certificate_verify_content(transcript_hash, server=False)
             cv = decode_handshake(message)
+            assert isinstance(cv, CertificateVerify)
             from cryptography import x509
 
             try:
                 signatures.verify_signature(
                     x509.load_der_x509_certificate(cert), cv.algorithm, cv.signature, content
-                )  # type: ignore[attr-defined]
+                )
             except TLSError:
                 return False
             return True
