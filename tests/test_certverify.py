@@ -541,3 +541,42 @@ def test_client_chain_needs_client_auth_and_a_trusted_root():
 def test_an_ip_address_never_matches_a_dns_name_entry(name):
     """Found by hypothesis: an IP literal is matched against iPAddress entries only (RFC 6125 §1.7.2)."""
     assert not hostname_matches(name, name)
+
+
+def _with_version(cert: x509.Certificate, value: int) -> bytes:
+    """The certificate's DER with its version field ([0] EXPLICIT INTEGER 2, i.e. v3) set to ``value``."""
+    der = bytearray(cert.public_bytes(Encoding.DER))
+    at = der.index(bytes.fromhex("a003020102"))
+    der[at + 4] = value
+    return bytes(der)
+
+
+def test_a_version_cryptography_does_not_know_is_a_bad_certificate_everywhere(
+    ca: tuple[pki.Issued, pki.Issued], tmp_path: Path
+) -> None:
+    """cryptography raises InvalidVersion, which is no ValueError, for a version field of 3 (v4):
+    in the chain, in a trust anchor file, and where the client reads the chain with verification off."""
+    import base64
+    import warnings
+
+    from tlslab.client import ClientConfig, ClientConnection
+    from tlslab.messages import Certificate, CertificateEntry
+
+    root, inter = ca
+    leaf = _leaf(inter)
+    bad_leaf = _with_version(leaf.cert, 3)
+    with pytest.raises(BadCertificate, match="not a valid X509 version"):
+        verify_server_chain([bad_leaf], "example.com", trust_roots=[root.cert])
+    anchors = tmp_path / "anchors.pem"
+    body = base64.encodebytes(_with_version(root.cert, 3)).decode()
+    anchors.write_text(f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n")
+    good_chain = [c.public_bytes(Encoding.DER) for c in (leaf.cert, inter.cert)]
+    with pytest.raises(BadCertificate, match="trust anchors"):
+        verify_server_chain(good_chain, "example.com", cafile=str(anchors))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # verification off warns, loudly
+        client = ClientConnection(ClientConfig(server_name="example.com", verify_chain=False))
+    client.data_to_send()  # the ClientHello: the client now expects the server's flight
+    message = Certificate(b"", [CertificateEntry(bad_leaf, [])])
+    with pytest.raises(BadCertificate, match="not a valid X509 version"):
+        client._on_certificate(message, message.encode())

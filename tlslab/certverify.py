@@ -126,7 +126,7 @@ def _load_bundle(path: str) -> tuple[x509.Certificate, ...]:
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         try:
             return tuple(x509.load_pem_x509_certificates(f.read()))
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
             raise BadCertificate(f"could not parse the trust anchors in {path}: {exc}") from None
 
 

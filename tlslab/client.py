@@ -810,7 +810,7 @@ def _check_placement(received: list[ext.Extension], what: str) -> None:
 def _load_certificate(der: bytes) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise BadCertificate(f"could not parse the server certificate: {exc}") from exc
 
 
