@@ -13,6 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tlslab.constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, TLS12, CipherSuite, ContentType
 from tlslab.errors import (
@@ -393,3 +395,55 @@ def test_split_fragments(size: int) -> None:
     assert b"".join(pieces) == data
     assert all(0 < len(p) <= MAX_PLAINTEXT for p in pieces)
     assert len(pieces) == -(-size // MAX_PLAINTEXT)
+
+
+# ---------------------------------------------------------------- the bulk fast path (connection.py)
+
+_RECORDS = st.lists(
+    st.tuples(
+        st.sampled_from([ContentType.application_data, ContentType.handshake, ContentType.alert]),
+        st.binary(min_size=0, max_size=600) | st.integers(0, MAX_PLAINTEXT).map(bytes),
+        st.sampled_from([0, 0, 0, 1, 200]),  # padding
+        st.sampled_from([None, None, None, 0, 7, -1]),  # a byte to flip, if any
+    ),
+    max_size=12,
+)
+
+
+def _plain_open(reader: RecordProtection, record: bytes) -> tuple[int, bytes] | type[TLSError]:
+    try:
+        return reader.decrypt(Record(record[0], int.from_bytes(record[1:3], "big"), record[5:]))
+    except TLSError as exc:
+        return type(exc)
+
+
+def _fast_open(reader: RecordProtection, record: bytes) -> tuple[int, bytes] | type[TLSError]:
+    """The fast path as TLSSocket uses it: into a buffer, falling back to decrypt() on -1."""
+    view = memoryview(bytearray(record))
+    out = memoryview(bytearray(len(record) - 5 - reader.suite.tag_len))
+    n = reader.decrypt_application_data_into(view[:5], view[5:], out)
+    if n < 0:
+        return _plain_open(reader, record)
+    return ContentType.application_data, bytes(out[:n])
+
+
+@settings(max_examples=60, deadline=None)
+@given(code=st.sampled_from(ALL), records=_RECORDS)
+def test_fast_path_gives_the_same_results_as_the_readable_one(code: CipherSuite, records: list) -> None:
+    suite = SUITES[code]
+    secret = bytes(range(suite.hash_len))
+    writer, fast_writer = RecordProtection(suite, secret), RecordProtection(suite, secret)
+    plain, fast = RecordProtection(suite, secret), RecordProtection(suite, secret)
+    for content_type, data, padding, flip in records:
+        padding = min(padding, MAX_PLAINTEXT - len(data))
+        record = bytearray(writer.encrypt(content_type, data, padding))
+        if content_type == ContentType.application_data and padding == 0:
+            sealed = memoryview(bytearray(len(record)))
+            fast_writer.encrypt_application_data_into(memoryview(data), sealed)
+            assert bytes(sealed) == bytes(record)  # encrypt_application_data_into == encrypt
+        else:
+            fast_writer.encrypt(content_type, data, padding)  # keep the sequence numbers in step
+        if flip is not None:
+            record[5 + flip % (len(record) - 5)] ^= 0x40
+        assert _fast_open(fast, bytes(record)) == _plain_open(plain, bytes(record))
+        assert fast.seq == plain.seq

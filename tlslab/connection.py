@@ -9,7 +9,8 @@ one name::
         tls.sendall(b"GET / HTTP/1.1\\r\\nHost: example.com\\r\\nConnection: close\\r\\n\\r\\n")
         print(tls.recv(4096))
 
-Every read has a timeout (``TLSTimeout``); a peer that closes the TCP
+The handshake has a deadline and so has every read after it (``TLSTimeout``; see ``TLSSocket``
+for what ``timeout`` bounds); a peer that closes the TCP
 connection without close_notify gets ``ConnectionClosed`` (the data may have
 been truncated by an attacker, RFC 8446 §6.1). All the protocol lives in
 ``client.py``; this module only does I/O.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
@@ -38,13 +40,21 @@ from .client import (
     ConnectionClosed,
     Ticket,
 )
-from .constants import CipherSuite, NamedGroup
+from .constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, CipherSuite, ContentType, NamedGroup
 from .errors import ConnectionClosed as ConnectionClosedError
 from .errors import TLSError, TLSTimeout
 from .keylog import KeyLog, KeyLogCallback
+from .record import HEADER_LEN
+from .record import RECORD_HEADER as _HEADER
 from .suites import suite_by_name
 
-RECV_SIZE = 1 << 17
+RECV_SIZE = 1 << 17  # bytes we ask the socket for at once: several records
+SEND_BATCH = 1 << 18  # application data sealed into one send buffer before it is written
+_MAX_OVERHEAD = HEADER_LEN + 1 + 16  # per record: header, inner content type, AEAD tag
+
+
+def _records_in(size: int) -> int:
+    return -(-size // MAX_PLAINTEXT)
 
 
 def connect(
@@ -72,6 +82,8 @@ def connect(
     client certificate chain (leaf first) and its private key, for servers that ask (§4.4.2);
     they also offer post-handshake authentication (§4.6.2).
     ``options`` go to ``ClientConfig`` (e.g. ``check_hostname=False``, which warns loudly).
+    ``timeout`` bounds the TCP connect, then the whole handshake, then each call after it
+    (``TLSSocket`` says exactly what); it raises ``TLSTimeout``.
     """
     options.update(_resumption_and_identity(session, early_data, cert, key))
     config = make_config(
@@ -174,43 +186,112 @@ def parse_cipher_suites(names: Iterable[str | int]) -> tuple[CipherSuite, ...]:
 
 
 class TLSSocket:
-    """A TLS 1.3 connection over a socket, with the methods of ``ssl.SSLSocket`` one expects."""
+    """A TLS 1.3 connection over a socket, with the methods of ``ssl.SSLSocket`` one expects.
+
+    What ``timeout`` (seconds; ``None``: wait forever) bounds:
+
+    * the handshake as a whole: a peer that sends a byte now and then cannot stretch it; after
+      ``timeout`` seconds it ends in ``TLSTimeout``;
+    * after the handshake, each call: ``recv``/``recv_into``/``read`` return as soon as one
+      record's data has arrived, and raise ``TLSTimeout`` if no whole record arrived within
+      ``timeout`` seconds of the call; ``sendall`` must have written everything by then.
+
+    Bulk data takes a fast path: records are read into one buffer and plain application_data
+    records are decrypted from there straight into the caller's buffer (``recv_into``) or into
+    the bytes ``recv`` returns; sealing is done in place in one send buffer. Every other record
+    (KeyUpdate, NewSessionTicket, alerts, padding, anything wrong) goes through the readable
+    path, ``ClientConnection.receive_data``, which decides (``Endpoint.bulk_read_keys``).
+    """
 
     def __init__(self, sock: socket.socket, connection: ClientConnection, timeout: float | None) -> None:
         self.sock = sock
         self.connection = connection
         self.timeout = timeout
         sock.settimeout(timeout)
-        self._plaintext: deque[bytes] = deque()  # decrypted records not yet read
+        self._sock_timeout = timeout  # what the socket's timeout is set to right now
+        self._deadline: float | None = None  # when the current call (or the handshake) must end
+        self._plaintext: deque[bytes] = deque()  # decrypted data not yet read
+        self._rbuf = bytearray(RECV_SIZE)  # bytes read from the socket, not yet handled
+        self._rview = memoryview(self._rbuf)
+        self._rstart = self._rend = 0
+        self._scratch = memoryview(bytearray(MAX_CIPHERTEXT))  # a record too big for the caller's buffer
+        self._sbuf = memoryview(bytearray(SEND_BATCH + _records_in(SEND_BATCH) * _MAX_OVERHEAD))
         self._eof = False
         self._closed = False
 
+    # ------------------------------------------------------------------ deadlines
+
+    def _begin_call(self) -> None:
+        """Start the clock: this call (or the handshake) must be done within ``timeout``."""
+        self._deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        if self._sock_timeout != self.timeout:
+            self.sock.settimeout(self.timeout)
+            self._sock_timeout = self.timeout
+
+    def _timeout_reason(self) -> str:
+        if self.connection.handshake_complete:
+            return f"no complete record from the peer within {self.timeout} s"
+        return f"handshake not complete within {self.timeout} s"
+
+    def _shrink_socket_timeout(self) -> None:
+        """Before a socket read: what is left of the deadline becomes the socket's timeout."""
+        if self._deadline is None:
+            return
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TLSTimeout(self._timeout_reason())
+        if self._sock_timeout is None or self._sock_timeout - left > 0.001:
+            self.sock.settimeout(left)
+            self._sock_timeout = left
+
     # ------------------------------------------------------------------ I/O
+
+    def _send_raw(self, data: bytes | memoryview) -> None:
+        try:
+            self.sock.sendall(data)
+        except TimeoutError as exc:
+            raise TLSTimeout(f"could not send within {self.timeout} s") from exc
+        except OSError as exc:
+            raise ConnectionClosedError(f"connection lost while sending: {exc}") from exc
 
     def _flush(self) -> None:
         data = self.connection.data_to_send()
         if data:
-            try:
-                self.sock.sendall(data)
-            except TimeoutError as exc:
-                raise TLSTimeout(f"could not send within {self.timeout} s") from exc
-            except OSError as exc:
-                raise ConnectionClosedError(f"connection lost while sending: {exc}") from exc
+            self._send_raw(data)
 
-    def _read_more(self) -> None:
-        """One read from the socket, fed to the client; its answers sent at once."""
+    def _fill(self) -> None:
+        """One read from the socket into our buffer, behind what it already holds."""
+        start, end = self._rstart, self._rend
+        if start == end:
+            self._rstart = self._rend = start = end = 0
+        elif len(self._rbuf) - end < HEADER_LEN + MAX_CIPHERTEXT:  # make room for a whole record
+            self._rview[: end - start] = self._rview[start:end]
+            self._rstart, self._rend = 0, end - start
+            end = self._rend
+        self._shrink_socket_timeout()
         try:
-            data = self.sock.recv(RECV_SIZE)
+            n = self.sock.recv_into(self._rview[end:])
         except TimeoutError as exc:
-            raise TLSTimeout(f"no answer from the peer within {self.timeout} s") from exc
+            raise TLSTimeout(self._timeout_reason()) from exc
         except OSError as exc:
             raise ConnectionClosedError(f"connection lost: {exc}") from exc
-        if not data:
+        if not n:
             if self.connection.handshake_complete:
                 raise ConnectionClosedError(
                     "peer closed the connection without close_notify: the data may be truncated"
                 )
             raise ConnectionClosedError("peer closed the connection during the handshake")
+        self._rend = end + n
+
+    def _read_more(self) -> None:
+        """The readable path: what we hold (or one more read) fed to the client, answers sent."""
+        if self._rstart == self._rend:
+            self._fill()
+        data = bytes(self._rview[self._rstart : self._rend])
+        self._rstart = self._rend = 0
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
         try:
             events = self.connection.receive_data(data)
         except TLSError:
@@ -219,7 +300,8 @@ class TLSSocket:
         self._flush()
         for event in events:
             if isinstance(event, ApplicationData):
-                self._plaintext.append(event.data)
+                if event.data:  # a zero-length record carries nothing, and b"" would mean EOF
+                    self._plaintext.append(event.data)
             elif isinstance(event, ConnectionClosed):
                 self._eof = True
 
@@ -233,24 +315,93 @@ class TLSSocket:
         self._closed = True
 
     def do_handshake(self) -> None:
+        """Run the handshake to its end, within ``timeout`` seconds in all."""
+        self._begin_call()
         self._flush()
         while not self.connection.handshake_complete:
             self._read_more()
 
+    def _receive(self, into: memoryview | None, limit: int) -> bytes | int:
+        """The next application data: at most ``limit`` bytes, as bytes (``into`` is None) or
+        copied into ``into`` (then the count). At most one record's worth, like ``ssl``."""
+        self._begin_call()
+        while True:
+            if self._plaintext:
+                return self._take_pending(into, limit)
+            if self._eof:
+                return b"" if into is None else 0
+            keys = self.connection.bulk_read_keys()
+            if keys is None:
+                self._read_more()
+                continue
+            start, end = self._rstart, self._rend
+            if end - start < HEADER_LEN:
+                self._fill()
+                continue
+            content_type, version, length = _HEADER.unpack_from(self._rbuf, start)
+            tag_len = keys.suite.tag_len
+            if (
+                content_type != ContentType.application_data
+                or version >> 8 != 3
+                or length > MAX_CIPHERTEXT
+                or length <= tag_len
+            ):
+                self._read_more()  # not ours to judge: the readable path raises what is due
+                continue
+            record_end = start + HEADER_LEN + length
+            if end < record_end:
+                self._fill()
+                continue
+            size = length - tag_len
+            direct = into is not None and size <= limit
+            out = into[:size] if into is not None and direct else self._scratch[:size]
+            view = self._rview
+            n = keys.decrypt_application_data_into(
+                view[start : start + HEADER_LEN], view[start + HEADER_LEN : record_end], out
+            )
+            self._rstart = record_end
+            if n < 0:  # KeyUpdate, ticket, alert, padding, a bad tag: the readable path decides
+                self._feed(bytes(view[start:record_end]))
+            elif n and direct:
+                return n
+            elif n:
+                self._plaintext.append(bytes(out[:n]))
+
+    def _take_pending(self, into: memoryview | None, limit: int) -> bytes | int:
+        chunk = self._plaintext[0]
+        if len(chunk) <= limit:
+            self._plaintext.popleft()
+        else:
+            self._plaintext[0], chunk = chunk[limit:], chunk[:limit]
+        if into is None:
+            return chunk
+        into[: len(chunk)] = chunk
+        return len(chunk)
+
     def recv(self, bufsize: int = 16384) -> bytes:
         """Up to ``bufsize`` bytes of application data; ``b""`` once the peer sent close_notify.
 
-        Like ``ssl``, one call returns at most one record's worth, without copying it again.
+        Like ``ssl``, one call returns at most one record's worth.
         """
-        while not self._plaintext and not self._eof:
-            self._read_more()
-        if not self._plaintext:
-            return b""
-        chunk = self._plaintext[0]
-        if len(chunk) <= bufsize:
-            return self._plaintext.popleft()
-        self._plaintext[0] = chunk[bufsize:]
-        return chunk[:bufsize]
+        data = self._receive(None, bufsize)
+        assert isinstance(data, bytes)
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
+        """Read up to ``nbytes`` (0: the buffer's size) bytes of application data into ``buffer``,
+        as ``ssl.SSLSocket.recv_into`` does; returns how many, 0 once the peer sent close_notify.
+
+        A record that fits is decrypted straight into ``buffer``, without another copy.
+        """
+        view = memoryview(buffer).cast("B")
+        limit = nbytes or len(view)
+        if limit < 0 or limit > len(view):
+            raise ValueError(f"nbytes={nbytes} but the buffer holds {len(view)} bytes")
+        if limit == 0:
+            return 0
+        n = self._receive(view, limit)
+        assert isinstance(n, int)
+        return n
 
     def read(self, n: int = 16384) -> bytes:
         return self.recv(n)
@@ -262,9 +413,25 @@ class TLSSocket:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def sendall(self, data: bytes) -> None:
-        self.connection.send_application_data(bytes(data))
-        self._flush()
+    def sendall(self, data: bytes | bytearray | memoryview) -> None:
+        """Send all of ``data`` in records of at most 2^14 bytes (RFC 8446 §5.1)."""
+        self._begin_call()
+        view = memoryview(data).cast("B")
+        keys = self.connection.bulk_write_keys()
+        if keys is None or not view:  # not connected, closed, or something queued: readable path
+            self.connection.send_application_data(bytes(view))
+            self._flush()
+            return
+        overhead = HEADER_LEN + 1 + keys.suite.tag_len
+        out = self._sbuf
+        for batch in range(0, len(view), SEND_BATCH):
+            pos = 0
+            for start in range(batch, min(batch + SEND_BATCH, len(view)), MAX_PLAINTEXT):
+                piece = view[start : min(start + MAX_PLAINTEXT, batch + SEND_BATCH, len(view))]
+                size = len(piece) + overhead
+                keys.encrypt_application_data_into(piece, out[pos : pos + size])
+                pos += size
+            self._send_raw(out[:pos])
 
     def send(self, data: bytes) -> int:
         self.sendall(data)
@@ -277,14 +444,13 @@ class TLSSocket:
 
         Servers send tickets right after the handshake; data read meanwhile stays buffered.
         """
-        self.sock.settimeout(timeout)
+        self._begin_call()
+        self._deadline = time.monotonic() + timeout
         try:
             while not self.connection.tickets and not self._eof:
                 self._read_more()
         except TLSTimeout:
             pass
-        finally:
-            self.sock.settimeout(self.timeout)
         return self.session
 
     def key_update(self, request_peer_update: bool = True) -> None:

@@ -148,6 +148,31 @@ class Endpoint:
             raise InternalError(f"tlslab bug while processing {self.PEER_NOUN} data: {exc!r}") from exc
         return self._new_events
 
+    def bulk_read_keys(self) -> RecordProtection | None:
+        """The read keys, when the next record may be decrypted by a transport's fast path.
+
+        ``connection.TLSSocket`` decrypts plain application_data records itself (one copy, into
+        the caller's buffer) and passes every other record to ``receive_data``. That is only
+        right when the handshake is complete, the peer has not closed, and nothing is buffered
+        here (part of a record, or of a handshake message: §5.1 forbids interleaving). Records
+        it decrypts this way raise no ``ApplicationData`` event.
+        """
+        if (
+            self.state is not self.State.CONNECTED
+            or self._read_closed
+            or self._records.buffered
+            or self._handshake.has_partial()
+        ):
+            return None
+        return self._read
+
+    def bulk_write_keys(self) -> RecordProtection | None:
+        """The write keys, when a transport may seal application data itself (see bulk_read_keys):
+        connected, not closed by us, and nothing of ours waiting in ``data_to_send``."""
+        if self.state is not self.State.CONNECTED or self._write_closed or self._out:
+            return None
+        return self._write
+
     def next_event(self) -> Event | None:
         return self.events.popleft() if self.events else None
 

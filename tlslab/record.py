@@ -53,6 +53,7 @@ HEADER_LEN = 5
 MAX_INNER_PLAINTEXT = MAX_PLAINTEXT + 1  # §5.4: content + type + padding <= 2^14 + 1
 MAX_SEQ = (1 << 64) - 1  # §5.3: sequence numbers are 64-bit and must not wrap
 _HEADER = struct.Struct(">BHH")
+RECORD_HEADER = _HEADER  # content type, legacy_record_version, length (§5.1), for connection.py
 _KNOWN_TYPES = frozenset(ContentType) - {ContentType.invalid}
 
 
@@ -341,6 +342,46 @@ class RecordProtection:
             raise UnexpectedMessage(f"protected record of type {_type_name(content_type)}")
         _check_fragment(content_type, len(data))
         return content_type, data
+
+    # The two methods below are the bulk fast path of ``connection.TLSSocket``: the same AEAD,
+    # nonce and sequence number as ``encrypt``/``decrypt`` above, but into buffers the caller
+    # owns, without the intermediate copies. They handle only the common case; anything else is
+    # left to the readable path, which gives the verdict (tests/test_record.py checks that both
+    # give the same bytes on random record streams).
+
+    def decrypt_application_data_into(self, header: memoryview, fragment: memoryview, out: memoryview) -> int:
+        """Decrypt a protected record into ``out`` if it is plain application data (§5.2).
+
+        ``out`` must hold exactly ``len(fragment) - tag_len`` bytes. Returns the length of the
+        application data now at the start of ``out``, or -1 when the record is anything else
+        (a tag that fails, padding, another inner content type, too long, the last sequence number):
+        then ``seq`` is unchanged, so ``decrypt`` can process the same record and raise or
+        deliver as RFC 8446 says. ``out`` may have been written to either way.
+        """
+        if self.seq > MAX_SEQ or len(out) > MAX_INNER_PLAINTEXT:
+            return -1
+        try:
+            self._aead.decrypt_into(per_record_nonce(self.iv, self.seq), fragment, header, out)
+        except InvalidTag:
+            return -1
+        last = len(out) - 1
+        if last < 0 or out[last] != ContentType.application_data:
+            return -1
+        self.seq += 1
+        return last
+
+    def encrypt_application_data_into(self, data: memoryview, out: memoryview) -> None:
+        """``encrypt(application_data, data)`` written into ``out``, which must hold exactly
+        ``HEADER_LEN + len(data) + 1 + tag_len`` bytes: the record is sealed in place (§5.2)."""
+        inner_len = len(data) + 1
+        if inner_len > MAX_INNER_PLAINTEXT:
+            raise ValueError(f"TLSInnerPlaintext of {inner_len} bytes exceeds {MAX_INNER_PLAINTEXT}")
+        _HEADER.pack_into(out, 0, ContentType.application_data, TLS12, inner_len + self.suite.tag_len)
+        out[HEADER_LEN : HEADER_LEN + len(data)] = data
+        out[HEADER_LEN + len(data)] = ContentType.application_data
+        self._aead.encrypt_into(
+            self._next_nonce(), out[HEADER_LEN : HEADER_LEN + inner_len], out[:HEADER_LEN], out[HEADER_LEN:]
+        )
 
 
 _PROTECTED_TYPES = frozenset({ContentType.handshake, ContentType.alert, ContentType.application_data})
