@@ -293,6 +293,10 @@ class RecordProtection:
         self.secret = secret
         self.key, self.iv = traffic_keys(secret, suite, hkdf_expand_label=provider.hkdf_expand_label)
         self.seq = 0
+        # The bulk fast path below is tlslab's own record AEAD; a provider with its own pieces
+        # keeps every record on its functions.
+        own = provider.protect_record is protect_record and provider.unprotect_record is unprotect_record
+        self._bulk_aead = suite.aead(self.key) if own else None
 
     def _next_seq(self) -> int:
         """The number of the next record, then count it (§5.3)."""
@@ -344,24 +348,25 @@ class RecordProtection:
         return content_type, data
 
     # The two methods below are the bulk fast path of ``connection.TLSSocket``: the same AEAD,
-    # nonce and sequence number as ``encrypt``/``decrypt`` above, but into buffers the caller
-    # owns, without the intermediate copies. They handle only the common case; anything else is
-    # left to the readable path, which gives the verdict (tests/test_record.py checks that both
-    # give the same bytes on random record streams).
+    # nonce and sequence number as ``protect_record``/``unprotect_record``, but into buffers the
+    # caller owns, without the intermediate copies. They handle only the common case; anything
+    # else is left to ``decrypt``, which gives the verdict (tests/test_record.py checks that
+    # both give the same results on random record streams).
 
     def decrypt_application_data_into(self, header: memoryview, fragment: memoryview, out: memoryview) -> int:
         """Decrypt a protected record into ``out`` if it is plain application data (§5.2).
 
         ``out`` must hold exactly ``len(fragment) - tag_len`` bytes. Returns the length of the
         application data now at the start of ``out``, or -1 when the record is anything else
-        (a tag that fails, padding, another inner content type, too long, the last sequence number):
-        then ``seq`` is unchanged, so ``decrypt`` can process the same record and raise or
-        deliver as RFC 8446 says. ``out`` may have been written to either way.
+        (a tag that fails, padding, another inner content type, too long, the last sequence
+        number, a provider's own record functions): then ``seq`` is unchanged, so ``decrypt``
+        can process the same record and raise or deliver as RFC 8446 says. ``out`` may have
+        been written to either way.
         """
-        if self.seq > MAX_SEQ or len(out) > MAX_INNER_PLAINTEXT:
+        if self._bulk_aead is None or self.seq > MAX_SEQ or len(out) > MAX_INNER_PLAINTEXT:
             return -1
         try:
-            self._aead.decrypt_into(per_record_nonce(self.iv, self.seq), fragment, header, out)
+            self._bulk_aead.decrypt_into(per_record_nonce(self.iv, self.seq), fragment, header, out)
         except InvalidTag:
             return -1
         last = len(out) - 1
@@ -373,14 +378,21 @@ class RecordProtection:
     def encrypt_application_data_into(self, data: memoryview, out: memoryview) -> None:
         """``encrypt(application_data, data)`` written into ``out``, which must hold exactly
         ``HEADER_LEN + len(data) + 1 + tag_len`` bytes: the record is sealed in place (§5.2)."""
+        if self._bulk_aead is None:
+            out[:] = self.encrypt(ContentType.application_data, bytes(data))
+            return
         inner_len = len(data) + 1
         if inner_len > MAX_INNER_PLAINTEXT:
             raise ValueError(f"TLSInnerPlaintext of {inner_len} bytes exceeds {MAX_INNER_PLAINTEXT}")
+        seq = self._next_seq()
         _HEADER.pack_into(out, 0, ContentType.application_data, TLS12, inner_len + self.suite.tag_len)
         out[HEADER_LEN : HEADER_LEN + len(data)] = data
         out[HEADER_LEN + len(data)] = ContentType.application_data
-        self._aead.encrypt_into(
-            self._next_nonce(), out[HEADER_LEN : HEADER_LEN + inner_len], out[:HEADER_LEN], out[HEADER_LEN:]
+        self._bulk_aead.encrypt_into(
+            per_record_nonce(self.iv, seq),
+            out[HEADER_LEN : HEADER_LEN + inner_len],
+            out[:HEADER_LEN],
+            out[HEADER_LEN:],
         )
 
 

@@ -31,6 +31,15 @@ class AEAD(Protocol):
 
     def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
 
+    # The same into a buffer of exactly the output's size (connection.py's bulk fast path).
+    def encrypt_into(
+        self, nonce: bytes, data: memoryview, associated_data: memoryview | None, buf: memoryview
+    ) -> int: ...
+
+    def decrypt_into(
+        self, nonce: bytes, data: memoryview, associated_data: memoryview | None, buf: memoryview
+    ) -> int: ...
+
 
 @dataclass(frozen=True)
 class Suite:
