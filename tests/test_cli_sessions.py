@@ -8,16 +8,13 @@ client printed.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from hostile import SERVER_NAME, server_config
 from peers import openssl_server
-from test_cli import default_sigint
+from test_cli_serve import serve_process
 
 from tlslab.cli import main
 from tlslab.lab import pki as tp
@@ -99,26 +96,7 @@ def test_tlslab_serve_command(pki, tmp_path):
     leaf = pki.leaves["ecdsa-p256"]
     chain = tmp_path / "chain.pem"
     chain.write_bytes(leaf.cert.read_bytes() + leaf.chain.read_bytes())
-    command = [
-        sys.executable,
-        "-m",
-        "tlslab",
-        "serve",
-        "--cert",
-        str(chain),
-        "--key",
-        str(leaf.key),
-        "--early-data",
-    ]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=default_sigint,
-    )
-    try:
-        first = process.stdout.readline()
+    with serve_process("--cert", str(chain), "--key", str(leaf.key), "--early-data") as (first, _):
         assert first.startswith("serving  tlslab server on 127.0.0.1:"), first
         port = int(first.rsplit(":", 1)[1])
         result = subprocess.run(
@@ -128,9 +106,5 @@ def test_tlslab_serve_command(pki, tmp_path):
             capture_output=True,
             timeout=30,
         )
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-        process.stdout.close()
     out = result.stdout.decode(errors="replace")
     assert "tlslab server" in out and "request     GET / HTTP/1.0" in out, out

@@ -16,7 +16,8 @@ Resumption (RFC 8446 §2.2): ``--sess-out FILE`` saves the newest ticket (JSON, 
 (an expired ticket is refused) and adds a ``resumed  yes/no`` line. ``--early-data FILE`` sends FILE as 0-RTT if the ticket allows it
 (§2.3), else right after the handshake. ``--cert/--key`` answer a CertificateRequest (§4.4.2).
 
-``tlslab serve --cert PEM --key PEM [--client-ca PEM] [--early-data]`` runs the tlslab server
+``tlslab serve --cert PEM --key PEM [--client-ca PEM [--client-auth optional|required]] [--early-data]
+[--ciphers LIST] [--groups LIST] [--alpn LIST] [--echo] [--host ::1]`` runs the tlslab server
 (``tlslab/lab/serve.py``); without ``--cert`` it runs the stand-in for example.com.
 
 Names are spelled as IANA registers them: groups ``x25519,secp256r1,...``, suites
@@ -43,6 +44,7 @@ from .suites import SUITES
 
 if TYPE_CHECKING:
     from .events import Ticket
+    from .lab.serve import TLSLabServer
 
 LABEL_WIDTH = 9
 
@@ -100,8 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     serve.add_argument("--cert", metavar="PEM", help="certificate chain, leaf first: use the tlslab server")
     serve.add_argument("--key", metavar="PEM", help="private key of --cert")
-    serve.add_argument("--client-ca", metavar="PEM", help="require client certificates issued under PEM")
+    serve.add_argument("--client-ca", metavar="PEM", help="ask for client certificates issued under PEM")
+    serve.add_argument(
+        "--client-auth",
+        choices=("optional", "required"),
+        help="with --client-ca: refuse clients without a certificate (required, the default) or "
+        "go on without one (optional, like openssl s_server -verify)",
+    )
     serve.add_argument("--early-data", action="store_true", help="let tickets carry 0-RTT data")
+    serve.add_argument("--ciphers", help="comma-separated suites, in preference order")
+    serve.add_argument("--groups", help="comma-separated groups, e.g. X25519MLKEM768,x25519")
+    serve.add_argument("--alpn", default="http/1.1", help="comma-separated ALPN protocols (default http/1.1)")
+    serve.add_argument(
+        "--echo", action="store_true", help="no page: send each line back, until the client closes"
+    )
 
     # Listed for --help; main() hands `tlslab lab ...` to JupyterLab and `tlslab grade ...` to
     # tlslab.course.grade, which have their own options.
@@ -286,16 +300,21 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_tlslab_server(args: argparse.Namespace) -> int:
-    """``tlslab serve --cert PEM --key PEM``: the tlslab server with a small HTTP page."""
+def tlslab_server_from_args(args: argparse.Namespace) -> TLSLabServer:
+    """The ``TLSLabServer`` that ``tlslab serve --cert PEM --key PEM ...`` runs (not started)."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+    from .client import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS
+    from .connection import parse_cipher_suites, parse_groups
     from .lab.serve import TLSLabServer
+    from .psk import TicketStore
     from .server import ServerConfig
 
     if not (args.cert and args.key):
         raise UsageError("the tlslab server needs --cert and --key")
+    if args.client_auth and not args.client_ca:
+        raise UsageError("--client-auth needs --client-ca (the CA that client certificates must chain to)")
     with open(args.cert, "rb") as f:
         chain = x509.load_pem_x509_certificates(f.read())
     with open(args.key, "rb") as f:
@@ -304,23 +323,42 @@ def run_tlslab_server(args: argparse.Namespace) -> int:
     if args.client_ca:
         with open(args.client_ca, "rb") as f:
             client_ca = x509.load_pem_x509_certificates(f.read())
+    suites = parse_names(args.ciphers, SUITES, "cipher suite")
+    groups = parse_names(args.groups, ALL_GROUPS, "group")
+    alpn = tuple(p.strip() for p in args.alpn.split(",") if p.strip())
 
     def make_config(store: object) -> ServerConfig:
         return ServerConfig(
             certificate_chain=chain,
             private_key=key,  # type: ignore[arg-type]
-            alpn_protocols=("http/1.1",),
+            cipher_suites=parse_cipher_suites(suites) if suites else DEFAULT_CIPHER_SUITES,
+            groups=parse_groups(groups) if groups else DEFAULT_GROUPS,
+            alpn_protocols=alpn,
             num_tickets=2,
             ticket_store=store,  # type: ignore[arg-type]
             max_early_data_size=16384 if args.early_data else 0,
             client_ca=client_ca,
+            client_certificate_required=args.client_auth != "optional",
         )
 
-    with TLSLabServer(make_config, args.host, args.port) as server:
-        print(f"serving  tlslab server on {server.host}:{server.port}", flush=True)
+    make_config(TicketStore())  # a bad combination fails here, as one line, not per connection
+    return TLSLabServer(make_config, args.host, args.port, echo=args.echo)
+
+
+def run_tlslab_server(args: argparse.Namespace) -> int:
+    """``tlslab serve --cert PEM --key PEM``: the tlslab server with a small HTTP page."""
+    from .lab.serve import ACTION_PATHS
+
+    with tlslab_server_from_args(args) as server:
+        host = f"[{server.host}]" if ":" in server.host else server.host
+        print(f"serving  tlslab server on {host}:{server.port}", flush=True)
         print(f"port     {server.port}")
         print(f"0-rtt    {'on (16384 bytes per ticket)' if args.early_data else 'off'}")
-        print(f"clients  {'certificate required (--client-ca)' if client_ca else 'anonymous'}")
+        if args.client_ca:
+            print(f"clients  certificate {args.client_auth or 'required'} (--client-ca)")
+        else:
+            print("clients  anonymous")
+        print(f"mode     {'echo: each line back' if args.echo else 'page; also ' + ' '.join(ACTION_PATHS)}")
         print("Ctrl-C stops it.", flush=True)
         try:
             _sleep_until_interrupted()

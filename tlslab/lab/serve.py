@@ -8,6 +8,13 @@ one connection resume the next.
 
 0-RTT data is replayable (§8): a real server would accept only idempotent requests in it.
 This one serves the same static page either way, which is what makes that safe here.
+
+Two paths make the server act before it answers, so a client can be tested on them:
+``/key-update`` sends KeyUpdate(update_requested) (§4.6.3), ``/post-handshake-auth`` asks for a
+client certificate after the handshake (§4.6.2; the client must have offered
+post_handshake_auth, and the server needs a client CA) and answers once the client has.
+With ``echo=True`` there is no page: each line the client sends comes back (like
+``openssl s_server -rev``, without the reversing) until the client closes.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ from tlslab.server import ServerConfig, ServerConnection, State
 
 RECV_SIZE = 65536
 MAX_REQUEST = 1 << 16
+KEY_UPDATE_PATH = "/key-update"
+POST_HANDSHAKE_AUTH_PATH = "/post-handshake-auth"
+ACTION_PATHS = (KEY_UPDATE_PATH, POST_HANDSHAKE_AUTH_PATH)
 
 
 @dataclass
@@ -44,6 +54,11 @@ class ServedConnection:
     request: bytes = b""
     error: str | None = None
     peer_certificates: list[x509.Certificate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the server did on request (the page shows it)
+    answered: bool = False
+    auth_requested: bool = False  # post-handshake CertificateRequest sent (§4.6.2)
+    auth_answered: bool = False  # ... and the client's Finished for it checked
+    pending_line: bytes = b""  # echo mode: the start of a line not yet complete
 
 
 def http_page(conn: ServerConnection, served: ServedConnection) -> bytes:
@@ -59,6 +74,8 @@ def http_page(conn: ServerConnection, served: ServedConnection) -> bytes:
         f"early data  {_early(conn.early_data_accepted, served.early_data)}",
         f"client      {_client(conn.peer_certificates)}",
         f"alpn        {conn.alpn_protocol or '-'}",
+        *served.notes,
+        f"try         {' '.join(ACTION_PATHS)}",
     ]
     body = ("\n".join(lines) + "\n").encode()
     head = f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -75,9 +92,12 @@ def _client(certificates: list[x509.Certificate]) -> str:
     return certificates[0].subject.rfc4514_string() if certificates else "(no certificate)"
 
 
-def serve_connection(sock: socket.socket, config: ServerConfig) -> ServedConnection:
-    """Run one connection: handshake, read an HTTP request, answer it, close_notify (§6.1)."""
-    conn, served, answered = ServerConnection(config), ServedConnection(), False
+def serve_connection(sock: socket.socket, config: ServerConfig, *, echo: bool = False) -> ServedConnection:
+    """Run one connection: handshake, read an HTTP request, answer it, close_notify (§6.1).
+
+    With ``echo``, send each line back instead, until the client's close_notify.
+    """
+    conn, served = ServerConnection(config), ServedConnection()
     try:
         while conn.state is not State.CLOSED:
             data = sock.recv(RECV_SIZE)
@@ -87,18 +107,62 @@ def serve_connection(sock: socket.socket, config: ServerConfig) -> ServedConnect
                 events = conn.receive_data(data)
             finally:
                 sock.sendall(conn.data_to_send())
-            if _absorb(events, served):
-                break
-            head = served.early_data + served.request
-            if conn.handshake_complete and not answered and (b"\r\n\r\n" in head or len(head) > MAX_REQUEST):
-                conn.send_application_data(http_page(conn, served))
-                conn.close()
-                answered = True
+            closed = _absorb(events, served)
+            if conn.handshake_complete:
+                if echo:
+                    _echo(conn, served, closed)
+                elif not closed:
+                    _answer(conn, served)
                 sock.sendall(conn.data_to_send())
+            if closed:
+                break
     except (TLSError, OSError) as exc:
         served.error = f"{type(exc).__name__}: {exc}"
     served.peer_certificates = conn.peer_certificates
     return served
+
+
+def _answer(conn: ServerConnection, served: ServedConnection) -> None:
+    """Once the request is in: do what its path asks, then the page and close_notify."""
+    head = served.early_data + served.request
+    if served.answered or (b"\r\n\r\n" not in head and len(head) <= MAX_REQUEST):
+        return
+    path = _request_path(head)
+    if path == POST_HANDSHAKE_AUTH_PATH and not served.auth_requested:
+        try:
+            conn.request_client_certificate()
+        except TLSError as exc:  # the client did not offer it, or no --client-ca
+            served.notes.append(f"post-handshake auth not possible: {exc}")
+        else:
+            served.auth_requested = True
+            served.notes.append("post-handshake auth: sent CertificateRequest (RFC 8446 §4.6.2)")
+            return  # answer once the client's Certificate ... Finished are in
+    if served.auth_requested and not served.auth_answered:
+        return
+    if path == KEY_UPDATE_PATH:
+        conn.key_update(request_peer_update=True)
+        served.notes.append("key update: sent KeyUpdate(update_requested) (RFC 8446 §4.6.3)")
+    conn.send_application_data(http_page(conn, served))
+    conn.close()
+    served.answered = True
+
+
+def _request_path(head: bytes) -> str:
+    parts = head.split(b"\r\n", 1)[0].split()
+    return parts[1].decode("latin-1") if len(parts) > 1 else ""
+
+
+def _echo(conn: ServerConnection, served: ServedConnection, closed: bool) -> None:
+    """Each complete line the client sent goes back; at its close_notify, ours (§6.1)."""
+    data = served.pending_line + served.request
+    served.request = b""
+    *lines, served.pending_line = data.split(b"\n")
+    if lines:
+        conn.send_application_data(b"".join(line + b"\n" for line in lines))
+    if closed:
+        if served.pending_line:
+            conn.send_application_data(served.pending_line)
+        conn.close()
 
 
 def _absorb(events: list[Event], served: ServedConnection) -> bool:
@@ -112,6 +176,7 @@ def _absorb(events: list[Event], served: ServedConnection) -> bool:
             served.request += event.data
         elif isinstance(event, ClientAuthenticated):
             served.peer_certificates = event.peer_certificates
+            served.auth_answered = True
         elif isinstance(event, ConnectionClosed):
             return True
     return False
@@ -126,12 +191,16 @@ class TLSLabServer:
         host: str = "127.0.0.1",
         port: int = 0,
         timeout: float = 10.0,
+        *,
+        echo: bool = False,
     ) -> None:
         self.store = TicketStore()
         self.make_config = make_config
         self.timeout = timeout
+        self.echo = echo
         self.served: list[ServedConnection] = []
-        self._listener = socket.create_server((host, port))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # --host ::1
+        self._listener = socket.create_server((host, port), family=family)
         self._listener.settimeout(0.2)
         self.host, self.port = self._listener.getsockname()[:2]
         self._stop = threading.Event()
@@ -154,7 +223,7 @@ class TLSLabServer:
     def _handle(self, sock: socket.socket) -> None:
         sock.settimeout(self.timeout)
         with sock:
-            self.served.append(serve_connection(sock, self.make_config(self.store)))
+            self.served.append(serve_connection(sock, self.make_config(self.store), echo=self.echo))
 
     def stop(self) -> None:
         self._stop.set()
