@@ -185,10 +185,16 @@ RULES = [
         lambda: _read(_header(ContentType.handshake, 0)),
     ),
     Rule(
-        "§5.1", "a record with an Alert type MUST contain exactly one message (an empty one: §6.2 "
-        "decode_error)",
-        A.decode_error, "record._check_fragment; client/server _on_alert for other lengths",
+        "§5.4", "Implementations MUST NOT send Handshake and Alert records that have a zero-length "
+        'TLSInnerPlaintext.content; if such a message is received, the receiving implementation MUST '
+        'terminate the connection with an "unexpected_message" alert. (A plaintext one alike.)',
+        A.unexpected_message, "record._check_fragment; client/server _on_alert for other lengths",
         lambda: _read(_header(ContentType.alert, 0)),
+    ),
+    Rule(
+        "§5.4", "... zero-length TLSInnerPlaintext.content ... unexpected_message (protected, padded).",
+        A.unexpected_message, "record._check_fragment (protected)",
+        lambda: _open(encode_inner_plaintext(ContentType.alert, b"", padding=3)),
     ),
     Rule(
         "§4", 'A peer which receives a handshake message in an unexpected order MUST abort the handshake '

@@ -1266,7 +1266,7 @@ ROWS = [
         over_socket(silence),
         TLSTimeout,
         None,
-        "no answer from the peer within 0.5",
+        "handshake not complete within 0.5 s",
         "§6 (driver timeout)",
     ),
     Row(

@@ -406,10 +406,14 @@ def test_over_long_inner_lengths() -> None:
 
 
 def test_bounds_of_message_vectors() -> None:
-    # ClientHello extensions<8..2^16-1>: an empty block is too short.
+    # ClientHello extensions<8..2^16-1>; a shorter block without supported_versions is a TLS 1.2
+    # ClientHello (whose bound is <0..2^16-1>): protocol_version (issue 13), with it decode_error.
     ch = ClientHello(bytes(32), b"", [0x1301])
-    with pytest.raises(DecodeError, match="outside <8..65535>"):
+    with pytest.raises(ProtocolVersion, match="TLS 1.2 or older"):
         decode_handshake(ch.encode())
+    only_versions = Extension(ExtensionType.supported_versions, bytes.fromhex("020304"))  # 7 bytes
+    with pytest.raises(DecodeError, match="shorter than the 8 bytes"):
+        decode_handshake(ClientHello(bytes(32), b"", [0x1301], b"\x00", [only_versions]).encode())
     # ServerHello extensions<6..2^16-1>.
     short = _with_body(
         2, bytes.fromhex("0303") + bytes(32) + bytes.fromhex("00130100") + bytes.fromhex("0004002b0000")

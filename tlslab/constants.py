@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 TLS13 = 0x0304  # ProtocolVersion of TLS 1.3 (§4.2.1)
+SSL3 = 0x0300  # Appendix D.5: a legacy_version this low or lower is refused
 TLS12 = 0x0303  # legacy_version in hellos and records (§4.1.2, §5.1)
 TLS10 = 0x0301  # legacy_record_version of a first ClientHello (§5.1)
 

@@ -204,6 +204,15 @@ class ClientHello(HandshakeMessage):
             # supported_versions it offers TLS 1.2 or older (RFC 8446 §4.2.1), which a TLS 1.3-only
             # server answers with protocol_version (RFC 8446 Appendix D.2), not decode_error.
             raise ProtocolVersion("ClientHello without extensions: the client speaks TLS 1.2 or older")
+        if r.remaining >= 2 and int.from_bytes(r.data[r.pos : r.pos + 2], "big") < 8:
+            # TLS 1.3's extensions<8..2^16-1> cannot hold supported_versions with any other
+            # extension; a shorter block is a TLS 1.2 (or older) ClientHello, whose bound is
+            # <0..2^16-1>: read it by that rule, then answer the old version with protocol_version
+            # (§4.1.2, §6.2) instead of decode_error.
+            older = decode_extensions(r, "ClientHello", 0, U16_MAX)
+            if not any(e.type == ExtensionType.supported_versions for e in older):
+                raise ProtocolVersion("ClientHello without supported_versions: TLS 1.2 or older")
+            raise DecodeError("ClientHello extensions shorter than the 8 bytes TLS 1.3 requires (§4.1.2)")
         exts = decode_extensions(r, "ClientHello", 8, U16_MAX)
         psk = [i for i, e in enumerate(exts) if e.type == ExtensionType.pre_shared_key]
         if psk and psk[0] != len(exts) - 1:

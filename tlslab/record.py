@@ -116,8 +116,10 @@ def _check_fragment(content_type: int, length: int) -> None:
         # The RFC names no alert; it is an inappropriate message, so unexpected_message.
         raise UnexpectedMessage("zero-length handshake fragment (RFC 8446 §5.1)")
     if length == 0 and content_type == ContentType.alert:
-        # §5.1: "a record with an Alert type MUST contain exactly one message"; 0 bytes decode to none.
-        raise DecodeError("zero-length alert record; an alert record holds exactly one alert (RFC 8446 §5.1)")
+        # §5.4: "Implementations MUST NOT send Handshake and Alert records that have a zero-length
+        # TLSInnerPlaintext.content; if such a message is received, the receiving implementation
+        # MUST terminate the connection with an "unexpected_message" alert." A plaintext one too.
+        raise UnexpectedMessage("zero-length alert record (RFC 8446 §5.4)")
 
 
 class RecordReader:

@@ -74,6 +74,7 @@ from tlslab import extensions as ext
 from tlslab.client import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS
 from tlslab.constants import (
     HELLO_RETRY_REQUEST_RANDOM,
+    SSL3,
     TLS12,
     TLS13,
     CipherSuite,
@@ -295,10 +296,17 @@ class ServerConnection(Endpoint):
             return self._on_change_cipher_spec(record)
         if self._read is None:
             if record.content_type == ContentType.application_data:
-                if self._skip_early_data >= len(record.fragment):  # §4.2.10: 0-RTT after our HRR
+                # §4.2.10: 0-RTT after our HRR, skipped. Never an empty record (no AEAD output is
+                # empty) nor one inside a fragmented ClientHello (§5.1: no interleaving).
+                skippable = record.fragment and not self._handshake.has_partial()
+                if skippable and self._skip_early_data >= len(record.fragment):
                     self._skip_early_data -= len(record.fragment)
                     return
-                raise UnexpectedMessage("encrypted record before the ClientHello was answered")
+                raise UnexpectedMessage("application_data record before the ClientHello was answered")
+            content_type, data = record.content_type, record.fragment
+        elif record.content_type == ContentType.alert and self.state is not State.CONNECTED:
+            # Appendix A.1: a client that rejects our certificate may send its alert before it
+            # has handshake keys, so in plaintext; read it as the client's alert (unknown_ca ...).
             content_type, data = record.content_type, record.fragment
         elif record.content_type != ContentType.application_data:
             raise UnexpectedMessage(
@@ -331,7 +339,7 @@ class ServerConnection(Endpoint):
         assert self._read is not None
         seq = self._read.seq
         try:
-            return self._read.decrypt(record)
+            decrypted = self._read.decrypt(record)
         except AlertError as err:
             if err.alert != AlertDescription.bad_record_mac or self._skip_early_data < len(record.fragment):
                 raise
@@ -339,6 +347,10 @@ class ServerConnection(Endpoint):
             self._skip_early_data -= len(record.fragment)
             self._read.seq = seq
             return None
+        # §4.2.10: the client's early data ends where its second flight begins; from the first
+        # record that deprotects on, a record that does not is bad_record_mac (§5.2).
+        self._skip_early_data = 0
+        return decrypted
 
     def _on_change_cipher_spec(self, record: Record) -> None:
         # §5: a plaintext CCS of the single byte 0x01 may arrive between the first ClientHello
@@ -384,6 +396,8 @@ class ServerConnection(Endpoint):
         suite = self._select_cipher_suite(ch)
         client_shares = self._client_key_shares(ch)
         if self._hello_retry is not None:
+            # §4.2.10: 0-RTT after our HRR is skipped only up to ClientHello2 (which carries none).
+            self._skip_early_data = 0
             self._check_second_client_hello(ch, suite, client_shares)
         group = self._select_group(ch, client_shares)
         if group not in client_shares:
@@ -467,6 +481,12 @@ class ServerConnection(Endpoint):
 
     def _check_client_hello(self, ch: ClientHello) -> None:
         """The rules every TLS 1.3 ClientHello must follow (§4.1.2, §4.2.1, §9.2)."""
+        if ch.legacy_version <= SSL3:
+            # Appendix D.5: "Any endpoint receiving a Hello message with ClientHello.legacy_version
+            # ... set to 0x0300 MUST abort the handshake with a "protocol_version" alert." Values
+            # 0x0301 and 0x0302 with supported_versions offering TLS 1.3 are accepted, as OpenSSL
+            # 3.0's s_server does (measured: it answers them with a TLS 1.3 ServerHello).
+            raise ProtocolVersion(f"ClientHello.legacy_version {ch.legacy_version:#06x} is SSL 3.0 or older")
         versions = ch.body(ext.SupportedVersionsClientHello)
         if versions is None:
             # Non-feature: tlslab speaks only TLS 1.3, and a ClientHello without supported_versions
