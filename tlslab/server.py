@@ -109,6 +109,7 @@ from tlslab.events import (
     EarlyData,
     Event,
 )
+from tlslab.extensions import U16_MAX
 from tlslab.keyexchange import ALL_GROUPS
 from tlslab.keylog import KeyLogCallback
 from tlslab.keyschedule import (
@@ -154,6 +155,7 @@ from tlslab.signatures import (
 from tlslab.states import SERVER
 from tlslab.states import ServerState as State
 from tlslab.suites import SUITES
+from tlslab.wire import vector
 
 MAX_SKIPPED_EARLY_DATA = 1 << 16  # bytes of rejected 0-RTT we skip before calling it an attack
 
@@ -721,9 +723,17 @@ class ServerConnection(Endpoint):
         self._read = self._protection(self._client_hs_secret)
 
     def _new_certificate_request(self, context: bytes) -> CertificateRequest:
-        """CertificateRequest with our signature schemes (§4.3.2)."""
+        """CertificateRequest with our signature schemes (§4.3.2) and the names of the CAs we
+        accept client certificates from (certificate_authorities, §4.2.4), as OpenSSL and Go do."""
         schemes = ext.SignatureAlgorithms(list(self.config.signature_schemes))
-        return CertificateRequest(context, [schemes.to_extension()])
+        extensions = [schemes.to_extension()]
+        # struct { DistinguishedName authorities<3..2^16-1>; }; opaque DistinguishedName<1..2^16-1>;
+        names = b"".join(vector(2, ca.subject.public_bytes()) for ca in self.config.client_ca or ())
+        # The extension block is <2..2^16-1> bytes in all (§4.3.2); with more names than fit we
+        # send none, which leaves the choice of certificate to the client.
+        if 3 <= len(names) <= U16_MAX - 1024:
+            extensions.append(ext.Extension(ExtensionType.certificate_authorities, vector(2, names)))
+        return CertificateRequest(context, extensions)
 
     def _on_certificate(self, cert: Certificate) -> str | None:
         """The client's Certificate (§4.4.2); empty means it has none that fits (§4.4.2.4)."""
