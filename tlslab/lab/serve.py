@@ -74,8 +74,7 @@ def http_page(conn: ServerConnection, served: ServedConnection) -> bytes:
         f"early data  {_early(conn.early_data_accepted, served.early_data)}",
         f"client      {_client(conn.peer_certificates)}",
         f"alpn        {conn.alpn_protocol or '-'}",
-        *served.notes,
-        f"try         {' '.join(ACTION_PATHS)}",
+        *served.notes,  # what a /key-update or /post-handshake-auth request made us do
     ]
     body = ("\n".join(lines) + "\n").encode()
     head = f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
