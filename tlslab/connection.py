@@ -364,6 +364,8 @@ class TLSSocket:
                 self._feed(bytes(view[start:record_end]))
             elif n and direct:
                 return n
+            elif n and into is None and n <= limit:
+                return bytes(out[:n])
             elif n:
                 self._plaintext.append(bytes(out[:n]))
 
