@@ -18,10 +18,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from peers import openssl_server, read_keylog, read_until
+from support.children import default_sigint
+from support.peers import openssl_server, read_keylog
 
 from tlslab.cli import main
 from tlslab.lab import StandIn
+from tlslab.lab.http import read_until
 
 SUITE_NAMES = {
     "TLS_AES_128_GCM_SHA256",
@@ -229,12 +231,6 @@ def test_console_script_failure_has_no_traceback() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: unknown cipher suite 'nope'")
     assert "Traceback" not in done.stderr
-
-
-def default_sigint() -> None:
-    """In the child: Ctrl-C as at a terminal, even when this test runs as a background job
-    (a shell without job control starts those with SIGINT ignored, and Python keeps it so)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_serve_until_ctrl_c() -> None:

@@ -15,9 +15,9 @@ import sys
 import time
 
 import pytest
-from hostile import SERVER_NAME, server_config
-from peers import openssl_server
-from test_cli import default_sigint
+from support.children import default_sigint
+from support.hostile import SERVER_NAME, server_config
+from support.peers import openssl_server
 
 from tlslab.cli import main
 from tlslab.lab import pki as tp

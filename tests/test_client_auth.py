@@ -14,9 +14,8 @@ import subprocess
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from hostile import SERVER_NAME, client_config, conversation, server_config
-from peers import openssl_server, require_tool
-from test_client_rfc8448 import (
+from support.hostile import SERVER_NAME, client_config, conversation, server_config
+from support.nss import (
     KS,
     PSKM,
     RECORD_SIZE_LIMIT,
@@ -28,6 +27,7 @@ from test_client_rfc8448 import (
     nss_client,
     nss_hook,
 )
+from support.peers import openssl_server, require_tool
 
 import tlslab
 from tlslab.client import CertificateRequested, HandshakeComplete

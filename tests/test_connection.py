@@ -82,10 +82,26 @@ def test_silent_server_times_out():
 
 
 def test_unknown_group_name_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown group 'x9999'"):
+    with pytest.raises(ValueError, match="unknown group 'x9999'") as caught:
         tlslab.connect("127.0.0.1", 9, groups=["x9999"])
+    assert "x25519" in str(caught.value) and "ffdhe" not in str(caught.value)  # FFDHE is a non-feature
 
 
 def test_hostname_check_without_a_name_is_refused_up_front():
     with pytest.raises(ValueError, match="needs a server_name"):
         tlslab.ClientConfig(server_name=None)
+
+
+def test_group_and_suite_names_are_parsed_once_for_the_cli_and_connect():
+    from tlslab.constants import CipherSuite, NamedGroup, parse_names
+    from tlslab.keyexchange import ALL_GROUPS
+    from tlslab.suites import SUITES
+
+    assert parse_names(" X25519,secp384r1", ALL_GROUPS, "group") == (NamedGroup.x25519, NamedGroup.secp384r1)
+    assert parse_names(["tls_aes_128_gcm_sha256", 0x1302], SUITES, "cipher suite") == (
+        CipherSuite.TLS_AES_128_GCM_SHA256,
+        CipherSuite.TLS_AES_256_GCM_SHA384,
+    )
+    with pytest.raises(ValueError, match="unknown group 'ffdhe2048'") as caught:
+        parse_names("ffdhe2048", ALL_GROUPS, "group")
+    assert "ffdhe" not in str(caught.value).split("choose from")[1]  # offers only what tlslab supports

@@ -12,9 +12,8 @@ import subprocess
 import time
 
 import pytest
-from hostile import SERVER_NAME, client_config, conversation, secrets, server_config, split_records
-from peers import openssl_server, require_tool
-from test_client_rfc8448 import (
+from support.hostile import SERVER_NAME, client_config, conversation, secrets, server_config, split_records
+from support.nss import (
     KS,
     PSKM,
     RECORD_SIZE_LIMIT,
@@ -27,6 +26,7 @@ from test_client_rfc8448 import (
     nss_extensions,
     nss_hook,
 )
+from support.peers import openssl_server, require_tool
 
 import tlslab
 from tlslab import extensions as ext

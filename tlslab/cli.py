@@ -36,9 +36,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
+from .constants import parse_names
 from .errors import TLSError
 from .keyexchange import ALL_GROUPS
-from .lab import SERVER_NAME, StandIn, Target, reach_example_com
+from .lab import SERVER_NAME, StandIn, Target, http, reach_example_com
 from .suites import SUITES
 
 if TYPE_CHECKING:
@@ -51,21 +52,14 @@ class UsageError(Exception):
     """A command-line mistake the parser cannot see (unknown name, --offline with another host)."""
 
 
-def parse_names(text: str | None, choices: Iterable[IntEnum], what: str) -> list[str] | None:
-    """Split a comma-separated LIST and check each name against ``choices`` (case-insensitively).
-
-    Returns the IANA spellings, or None for an absent option. Raises UsageError on an unknown name.
-    """
+def _names(text: str | None, choices: Iterable[IntEnum], what: str) -> list[str] | None:
+    """The IANA spellings of a comma-separated LIST option, None when absent; UsageError for an unknown name."""
     if text is None:
         return None
-    known = {member.name.lower(): member.name for member in choices}
-    names = []
-    for raw in text.split(","):
-        name = raw.strip()
-        if name.lower() not in known:
-            raise UsageError(f"unknown {what} {name!r} (choose from {', '.join(known.values())})")
-        names.append(known[name.lower()])
-    return names
+    try:
+        return [member.name for member in parse_names(text, choices, what)]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,19 +148,6 @@ def resolve_target(args: argparse.Namespace) -> Target:
     return Target(args.host, port, args.servername or args.host, args.cafile)
 
 
-def http_get(sock: object, host: str, path: str, limit: int = 1 << 20) -> bytes:
-    """Send a minimal HTTP/1.1 GET and read the answer until the server closes (or ``limit`` bytes)."""
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: tlslab\r\n\r\n"
-    sock.sendall(request.encode("ascii"))  # type: ignore[attr-defined]
-    data = b""
-    while len(data) < limit:
-        chunk = sock.recv(65536)  # type: ignore[attr-defined]
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def print_session(sock: object, offered_session: bool = False) -> None:
     """The negotiated parameters and the server certificate, one ``label  value`` line each.
 
@@ -195,8 +176,8 @@ def run_connect(args: argparse.Namespace) -> int:
     """``tlslab connect``: handshake, print what was negotiated, optionally GET a path."""
     from .connection import connect
 
-    groups = parse_names(args.groups, ALL_GROUPS, "group")
-    suites = parse_names(args.ciphers, SUITES, "cipher suite")
+    groups = _names(args.groups, ALL_GROUPS, "group")
+    suites = _names(args.ciphers, SUITES, "cipher suite")
     alpn = [p.strip() for p in args.alpn.split(",") if p.strip()] if args.alpn else None
     resumption = _resumption_options(args)
     with resolve_target(args) as target:
@@ -220,9 +201,9 @@ def run_connect(args: argparse.Namespace) -> int:
                 sock.key_update(True)  # RFC 8446 §4.6.3: and ask the server to update too
                 _line("update", "KeyUpdate sent (update_requested)")
             if args.get is not None:
-                response = http_get(sock, target.server_hostname, args.get)
-                status = response.split(b"\r\n", 1)[0].decode("latin-1")
-                _line("status", status or "(no answer)")
+                sock.sendall(http.request(args.get, target.server_hostname))
+                answer = http.read_until(sock, limit=1 << 20)  # to the end: --sess-out reads on after it
+                _line("status", http.status_line(answer) or "(no answer)")
             if args.sess_out:
                 _save_session(sock, args.sess_out)
     return 0

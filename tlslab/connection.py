@@ -10,7 +10,7 @@ one name::
         print(tls.recv(4096))
 
 Every read has a timeout (``TLSTimeout``); a peer that closes the TCP
-connection without close_notify gets ``ConnectionClosed`` (the data may have
+connection without close_notify gets ``ConnectionLost`` (the data may have
 been truncated by an attacker, RFC 8446 §6.1). All the protocol lives in
 ``client.py``; this module only does I/O.
 """
@@ -38,11 +38,11 @@ from .client import (
     ConnectionClosed,
     Ticket,
 )
-from .constants import CipherSuite, NamedGroup
-from .errors import ConnectionClosed as ConnectionClosedError
-from .errors import TLSError, TLSTimeout
+from .constants import parse_names
+from .errors import ConnectionLost, TLSError, TLSTimeout
+from .keyexchange import ALL_GROUPS
 from .keylog import KeyLog, KeyLogCallback
-from .suites import suite_by_name
+from .suites import SUITES
 
 RECV_SIZE = 1 << 17
 
@@ -117,8 +117,10 @@ def make_config(
         server_name=server_hostname,
         cafile=cafile,
         alpn_protocols=tuple(alpn_protocols or ()),
-        groups=parse_groups(groups) if groups else DEFAULT_GROUPS,
-        cipher_suites=parse_cipher_suites(cipher_suites) if cipher_suites else DEFAULT_CIPHER_SUITES,
+        groups=parse_names(groups, ALL_GROUPS, "group") if groups else DEFAULT_GROUPS,
+        cipher_suites=parse_names(cipher_suites, SUITES, "cipher suite")
+        if cipher_suites
+        else DEFAULT_CIPHER_SUITES,
         keylog=KeyLog(keylog) if isinstance(keylog, (str, os.PathLike)) else keylog,
         **options,
     )
@@ -155,24 +157,6 @@ def _handshake(sock: socket.socket, config: ClientConfig, timeout: float | None)
     return tls
 
 
-def parse_groups(names: Iterable[str | int]) -> tuple[NamedGroup, ...]:
-    """Group names as IANA spells them (``x25519``, ``secp256r1``, ...) or code points."""
-    out = []
-    for name in names:
-        if isinstance(name, int):
-            out.append(NamedGroup(name))
-        elif name in NamedGroup.__members__:
-            out.append(NamedGroup[name])
-        else:
-            raise ValueError(f"unknown group {name!r} (choose from {', '.join(NamedGroup.__members__)})")
-    return tuple(out)
-
-
-def parse_cipher_suites(names: Iterable[str | int]) -> tuple[CipherSuite, ...]:
-    """Suite names as IANA spells them (``TLS_AES_128_GCM_SHA256``, ...) or code points."""
-    return tuple(CipherSuite(n) if isinstance(n, int) else CipherSuite(suite_by_name(n).code) for n in names)
-
-
 class TLSSocket:
     """A TLS 1.3 connection over a socket, with the methods of ``ssl.SSLSocket`` one expects."""
 
@@ -195,7 +179,7 @@ class TLSSocket:
             except TimeoutError as exc:
                 raise TLSTimeout(f"could not send within {self.timeout} s") from exc
             except OSError as exc:
-                raise ConnectionClosedError(f"connection lost while sending: {exc}") from exc
+                raise ConnectionLost(f"connection lost while sending: {exc}") from exc
 
     def _read_more(self) -> None:
         """One read from the socket, fed to the client; its answers sent at once."""
@@ -204,13 +188,13 @@ class TLSSocket:
         except TimeoutError as exc:
             raise TLSTimeout(f"no answer from the peer within {self.timeout} s") from exc
         except OSError as exc:
-            raise ConnectionClosedError(f"connection lost: {exc}") from exc
+            raise ConnectionLost(f"connection lost: {exc}") from exc
         if not data:
             if self.connection.handshake_complete:
-                raise ConnectionClosedError(
+                raise ConnectionLost(
                     "peer closed the connection without close_notify: the data may be truncated"
                 )
-            raise ConnectionClosedError("peer closed the connection during the handshake")
+            raise ConnectionLost("peer closed the connection during the handshake")
         try:
             events = self.connection.receive_data(data)
         except TLSError:

@@ -211,8 +211,12 @@ class PeerAlert(TLSError):
         super().__init__(f"peer sent alert {name}")
 
 
-class ConnectionClosed(TLSError):
-    """The transport closed, or the connection was already closed."""
+class ConnectionLost(TLSError):
+    """The transport went away without a TLS close: closed early, reset, or closed without close_notify.
+
+    Not to be confused with the event ``tlslab.events.ConnectionClosed``: the peer's close_notify,
+    a clean end (RFC 8446 §6.1).
+    """
 
 
 class TLSTimeout(TLSError):

@@ -13,7 +13,6 @@ This one serves the same static page either way, which is what makes that safe h
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +27,8 @@ from tlslab.events import (
     Event,
     HandshakeComplete,
 )
+from tlslab.lab import http
+from tlslab.lab.loopback import LoopbackServer
 from tlslab.psk import TicketStore
 from tlslab.server import ServerConfig, ServerConnection, State
 
@@ -60,9 +61,7 @@ def http_page(conn: ServerConnection, served: ServedConnection) -> bytes:
         f"client      {_client(conn.peer_certificates)}",
         f"alpn        {conn.alpn_protocol or '-'}",
     ]
-    body = ("\n".join(lines) + "\n").encode()
-    head = f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    return head.encode() + body
+    return http.response(("\n".join(lines) + "\n").encode(), content_type="text/plain")
 
 
 def _early(accepted: bool | None, data: bytes) -> str:
@@ -90,7 +89,11 @@ def serve_connection(sock: socket.socket, config: ServerConfig) -> ServedConnect
             if _absorb(events, served):
                 break
             head = served.early_data + served.request
-            if conn.handshake_complete and not answered and (b"\r\n\r\n" in head or len(head) > MAX_REQUEST):
+            if (
+                conn.handshake_complete
+                and not answered
+                and (http.END_OF_HEAD in head or len(head) > MAX_REQUEST)
+            ):
                 conn.send_application_data(http_page(conn, served))
                 conn.close()
                 answered = True
@@ -131,35 +134,18 @@ class TLSLabServer:
         self.make_config = make_config
         self.timeout = timeout
         self.served: list[ServedConnection] = []
-        self._listener = socket.create_server((host, port))
-        self._listener.settimeout(0.2)
-        self.host, self.port = self._listener.getsockname()[:2]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._server = LoopbackServer(self._handle, host, port, timeout=timeout, name="serve")
+        self.host, self.port = self._server.host, self._server.port
 
     def start(self) -> TLSLabServer:
-        self._thread.start()
+        """Kept for ``with``: the server accepts from the moment it is made."""
         return self
 
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(sock,), daemon=True).start()
-
     def _handle(self, sock: socket.socket) -> None:
-        sock.settimeout(self.timeout)
-        with sock:
-            self.served.append(serve_connection(sock, self.make_config(self.store)))
+        self.served.append(serve_connection(sock, self.make_config(self.store)))
 
     def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> TLSLabServer:
         return self.start()
