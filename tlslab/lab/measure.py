@@ -348,16 +348,6 @@ def http_get(
     """Send ``GET path`` over ``sock`` (``ssl`` or ``tlslab``) and read the whole answer.
 
     Reads the head, then exactly Content-Length bytes of body, so the connection can carry
-    the next request. Returns ``(status line, body length)``.
-    """
-
-
-def http_get(
-    sock: Any, path: str = "/", host: str = lab.SERVER_NAME, *, keep_alive: bool = True
-) -> tuple[str, int]:
-    """Send ``GET path`` over ``sock`` (``ssl`` or ``tlslab``) and read the whole answer.
-
-    Reads the head, then exactly Content-Length bytes of body, so the connection can carry
     the next request. Returns ``(status line, body length)``; the body itself is dropped.
     """
     sock.sendall(http.request(path, host, keep_alive=keep_alive))
