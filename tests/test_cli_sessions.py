@@ -17,7 +17,7 @@ import time
 import pytest
 from support.children import default_sigint
 from support.hostile import SERVER_NAME, server_config
-from support.peers import openssl_server
+from support.peers import openssl_server, require_tool
 
 from tlslab.cli import main
 from tlslab.lab import pki as tp
@@ -96,6 +96,7 @@ def test_sessions_with_openssl_s_server(pki, tmp_path, capsys):
 
 def test_tlslab_serve_command(pki, tmp_path):
     """``tlslab serve --cert --key --early-data`` in a child process; we stop it with SIGINT."""
+    require_tool("openssl")
     leaf = pki.leaves["ecdsa-p256"]
     chain = tmp_path / "chain.pem"
     chain.write_bytes(leaf.cert.read_bytes() + leaf.chain.read_bytes())

@@ -303,6 +303,7 @@ def _tlslab_server(pki, ca):
 
 @pytest.mark.interop
 def test_s_client_certificate_against_the_tlslab_server(pki, client_pki, client_files):
+    require_tool("openssl")
     ca, _ = client_pki
     _, cert, key = client_files
     with _tlslab_server(pki, ca) as server:

@@ -253,6 +253,7 @@ def test_tlslab_client_0rtt_with_openssl(pki, tmp_path):
 
 @pytest.mark.interop
 def test_openssl_s_client_early_data_to_the_tlslab_server(pki, tmp_path):
+    require_tool("openssl")
     sess, early = tmp_path / "openssl.sess", tmp_path / "early.txt"
     early.write_bytes(b"GET /0rtt HTTP/1.0\r\n\r\n")
     common = ["-CAfile", str(pki.cafile), "-servername", SERVER_NAME, "-verify_return_error", "-ign_eof"]
