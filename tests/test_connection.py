@@ -105,3 +105,75 @@ def test_group_and_suite_names_are_parsed_once_for_the_cli_and_connect():
     with pytest.raises(ValueError, match="unknown group 'ffdhe2048'") as caught:
         parse_names("ffdhe2048", ALL_GROUPS, "group")
     assert "ffdhe" not in str(caught.value).split("choose from")[1]  # offers only what tlslab supports
+
+
+def test_errors_are_caught_where_code_written_for_ssl_catches_them():
+    from tlslab.errors import ConnectionLost, DecodeError, PeerAlert
+
+    assert issubclass(tlslab.TLSError, OSError) and issubclass(ssl.SSLError, OSError)
+    assert issubclass(tlslab.TLSTimeout, TimeoutError) and issubclass(tlslab.TLSTimeout, tlslab.TLSError)
+    for error in (DecodeError("short"), PeerAlert(40), ConnectionLost("gone")):
+        assert isinstance(error, OSError) and error.errno is None
+    assert (
+        str(DecodeError("short")).endswith("short")
+        and str(PeerAlert(40)) == "peer sent alert handshake_failure"
+    )
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with pytest.raises(TimeoutError):  # what `except TimeoutError` written for ssl expects
+            tlslab.connect("127.0.0.1", listener.getsockname()[1], server_hostname="localhost", timeout=0.2)
+
+
+def test_getpeercert_has_email_uri_ocsp_ca_issuers_and_crl_points_as_ssl_does(tmp_path):
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+    from tlslab.connection import certificate_dict
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example.com")])
+    now = dt.datetime.now(dt.timezone.utc)
+    san = [
+        x509.DNSName("example.com"),
+        x509.RFC822Name("admin@example.com"),
+        x509.UniformResourceIdentifier("https://example.com/id"),
+        x509.IPAddress(ipaddress.ip_address("2001:db8::1")),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
+    aia = [
+        x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier("http://ocsp.test")
+        ),
+        x509.AccessDescription(
+            AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier("http://ca.test/i.crt")
+        ),
+    ]
+    crl = [
+        x509.DistributionPoint([x509.UniformResourceIdentifier("http://crl.test/r.crl")], None, None, None)
+    ]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(12345)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(san), False)
+        .add_extension(x509.AuthorityInformationAccess(aia), False)
+        .add_extension(x509.CRLDistributionPoints(crl), False)
+        .sign(key, hashes.SHA256())
+    )
+    path = tmp_path / "cert.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    expected = ssl._ssl._test_decode_cert(str(path))  # what ssl's getpeercert() returns for it
+    assert certificate_dict(cert) == expected
+    assert ("email", "admin@example.com") in expected["subjectAltName"] and expected["OCSP"] == (
+        "http://ocsp.test",
+    )

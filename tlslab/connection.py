@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 
 from .client import (
     DEFAULT_CIPHER_SUITES,
@@ -395,11 +395,54 @@ def certificate_dict(cert: x509.Certificate) -> dict[str, Any]:
         "notBefore": _ssl_time(cert.not_valid_before_utc),
         "notAfter": _ssl_time(cert.not_valid_after_utc),
     }
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return out
-    entries: list[tuple[str, str]] = [("DNS", n) for n in san.get_values_for_type(x509.DNSName)]
-    entries += [("IP Address", str(ip)) for ip in san.get_values_for_type(x509.IPAddress)]
-    out["subjectAltName"] = tuple(entries)
+    extensions = {e.oid: e.value for e in cert.extensions}
+    san = extensions.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    if isinstance(san, x509.SubjectAlternativeName):
+        entries = tuple(entry for name in san if (entry := _san_entry(name)) is not None)
+        out["subjectAltName"] = entries
+    aia = extensions.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    if isinstance(aia, x509.AuthorityInformationAccess):
+        for key, method in (
+            ("OCSP", AuthorityInformationAccessOID.OCSP),
+            ("caIssuers", AuthorityInformationAccessOID.CA_ISSUERS),
+        ):
+            uris = tuple(
+                d.access_location.value
+                for d in aia
+                if d.access_method == method and isinstance(d.access_location, x509.UniformResourceIdentifier)
+            )
+            if uris:
+                out[key] = uris
+    crl = extensions.get(ExtensionOID.CRL_DISTRIBUTION_POINTS)
+    if isinstance(crl, x509.CRLDistributionPoints):
+        uris = tuple(
+            n.value
+            for point in crl
+            for n in point.full_name or ()
+            if isinstance(n, x509.UniformResourceIdentifier)
+        )
+        if uris:
+            out["crlDistributionPoints"] = uris
     return out
+
+
+def _san_entry(name: x509.GeneralName) -> tuple[str, str] | None:
+    """One subjectAltName entry as ``ssl`` spells it (OpenSSL's names; IPv6 in upper-case hex groups)."""
+    if isinstance(name, x509.DNSName):
+        return ("DNS", name.value)
+    if isinstance(name, x509.RFC822Name):
+        return ("email", name.value)
+    if isinstance(name, x509.UniformResourceIdentifier):
+        return ("URI", name.value)
+    if isinstance(name, x509.IPAddress):
+        ip = name.value
+        if ip.version == 6:
+            packed = ip.packed
+            return (
+                "IP Address",
+                ":".join(f"{int.from_bytes(packed[i : i + 2], 'big'):X}" for i in range(0, 16, 2)),
+            )
+        return ("IP Address", str(ip))
+    if isinstance(name, x509.RegisteredID):
+        return ("Registered ID", name.value.dotted_string)
+    return None

@@ -54,8 +54,11 @@ class AlertDescription(IntEnum):
     no_application_protocol = 120
 
 
-class TLSError(Exception):
-    """Base of everything tlslab raises about a connection."""
+class TLSError(OSError):
+    """Base of everything tlslab raises about a connection.
+
+    An ``OSError``, like ``ssl.SSLError``: code written for ``ssl`` (``except OSError``) catches it.
+    """
 
 
 class AlertError(TLSError):
@@ -219,8 +222,8 @@ class ConnectionLost(TLSError):
     """
 
 
-class TLSTimeout(TLSError):
-    """The peer stayed silent for longer than the timeout."""
+class TLSTimeout(TLSError, TimeoutError):
+    """The peer stayed silent for longer than the timeout; a ``TimeoutError`` too, like ``socket.timeout``."""
 
 
 _BY_ALERT: dict[AlertDescription, type[AlertError]] = {}
