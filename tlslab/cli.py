@@ -1,6 +1,6 @@
 """The ``tlslab`` command: ``tlslab connect HOST`` shows a TLS 1.3 handshake's outcome; ``tlslab serve`` the stand-in.
 
-    $ tlslab connect example.com --get /
+    $ tlslab connect example.com --alpn h2,http/1.1 --get /
     server   the real example.com:443
     version  TLSv1.3
     cipher   TLS_AES_256_GCM_SHA384
@@ -27,6 +27,7 @@ a bad command line exits 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -133,6 +134,25 @@ def run_lab(jupyter_args: Sequence[str]) -> int:
     return subprocess.call([*command, *jupyter_args], cwd=root)
 
 
+def check_connect_args(args: argparse.Namespace) -> None:
+    """The mistakes argparse lets through, each a UsageError naming its option."""
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise UsageError(f"port {args.port} is not a TCP port (1 to 65535)")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UsageError(f"--timeout {args.timeout} is not a number of seconds above 0")
+    if args.alpn is not None and not all(p.strip() for p in args.alpn.split(",")):
+        raise UsageError(f"--alpn {args.alpn!r} has an empty protocol name (leave --alpn out to offer none)")
+    if args.get is not None:
+        try:
+            http.check_path(args.get)
+        except ValueError as exc:
+            raise UsageError(f"--get: {exc}") from None
+    if args.offline and args.cafile:
+        raise UsageError("--cafile does not apply with --offline: the stand-in's own CA is trusted")
+    if args.offline and args.port not in (None, 443):
+        raise UsageError(f"--offline plays {SERVER_NAME}:443; port {args.port} would not be it")
+
+
 def resolve_target(args: argparse.Namespace) -> Target:
     """Where to connect: the stand-in or the real example.com for HOST example.com, else HOST:PORT."""
     if args.offline and args.host != SERVER_NAME:
@@ -176,9 +196,10 @@ def run_connect(args: argparse.Namespace) -> int:
     """``tlslab connect``: handshake, print what was negotiated, optionally GET a path."""
     from .connection import connect
 
+    check_connect_args(args)
     groups = _names(args.groups, ALL_GROUPS, "group")
     suites = _names(args.ciphers, SUITES, "cipher suite")
-    alpn = [p.strip() for p in args.alpn.split(",") if p.strip()] if args.alpn else None
+    alpn = [p.strip() for p in args.alpn.split(",")] if args.alpn is not None else None
     resumption = _resumption_options(args)
     with resolve_target(args) as target:
         if args.host == SERVER_NAME:
@@ -249,6 +270,8 @@ def _save_session(sock: object, path: str) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """``tlslab serve``: the tlslab server with --cert, else the stand-in; serve until Ctrl-C."""
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a TCP port (0 to 65535; 0 picks a free one)")
     if args.cert or args.key or args.client_ca or args.early_data:
         return run_tlslab_server(args)
     with StandIn(args.host, args.port) as stand_in:
@@ -281,6 +304,8 @@ def run_tlslab_server(args: argparse.Namespace) -> int:
         chain = x509.load_pem_x509_certificates(f.read())
     with open(args.key, "rb") as f:
         key = load_pem_private_key(f.read(), password=None)
+    if chain[0].public_key() != key.public_key():  # else every client fails on CertificateVerify
+        raise UsageError(f"--key {args.key} is not the private key of --cert {args.cert}'s first certificate")
     client_ca = None
     if args.client_ca:
         with open(args.client_ca, "rb") as f:
@@ -330,6 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
     except (TLSError, OSError, ValueError) as exc:
         print(f"error: {exc or type(exc).__name__}", file=sys.stderr)
         return 1

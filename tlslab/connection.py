@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 
+from .certverify import load_trust_roots
 from .client import (
     DEFAULT_CIPHER_SUITES,
     DEFAULT_GROUPS,
@@ -112,7 +113,13 @@ def make_config(
     keylog: str | os.PathLike[str] | KeyLogCallback | None = None,
     **options: Any,
 ) -> ClientConfig:
-    """A ``ClientConfig`` from ``ssl``-style arguments (names as IANA spells them)."""
+    """A ``ClientConfig`` from ``ssl``-style arguments (names as IANA spells them).
+
+    The files are checked here, before any connection: a missing or unreadable ``cafile``, one
+    with no PEM certificate, or a ``keylog`` (or ``$SSLKEYLOGFILE``) that cannot be written is
+    a ``ValueError`` naming the file, not a failure in the middle of the handshake.
+    """
+    check_files(cafile, keylog)
     return ClientConfig(
         server_name=server_hostname,
         cafile=cafile,
@@ -124,6 +131,30 @@ def make_config(
         keylog=KeyLog(keylog) if isinstance(keylog, (str, os.PathLike)) else keylog,
         **options,
     )
+
+
+def check_files(cafile: str | None, keylog: str | os.PathLike[str] | KeyLogCallback | None) -> None:
+    """Raise ValueError, naming the file, unless ``cafile`` holds PEM certificates and the key logs can be written."""
+    if cafile is not None:
+        try:
+            load_trust_roots(cafile)
+        except IsADirectoryError:
+            raise ValueError(f"cafile {cafile}: is a directory, not a PEM file of certificates") from None
+        except OSError as exc:
+            raise ValueError(f"cafile {cafile}: {exc.strerror or exc}") from None
+        except ValueError:
+            raise ValueError(f"cafile {cafile}: no PEM certificate in it") from None
+    if keylog is None:  # then the client writes to $SSLKEYLOGFILE, if set (tlslab.keylog)
+        what, path = "SSLKEYLOGFILE", os.environ.get("SSLKEYLOGFILE")
+    else:
+        what, path = "keylog", keylog if isinstance(keylog, (str, os.PathLike)) else None
+    if path:
+        try:  # what KeyLog does for each line: append, creating the file owner-only
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise ValueError(
+                f"{what} {os.fspath(path)}: cannot write to it ({exc.strerror or exc})"
+            ) from None
 
 
 def _resumption_and_identity(
