@@ -5,11 +5,14 @@ Files are checked before any connection: a listener on loopback counts the conne
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -168,3 +171,61 @@ def test_serve_with_cert_listens_on_ipv6_loopback(pki, tmp_path) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_lab_opens_the_repository_at_notebook_00_and_stops_cleanly(tmp_path, how) -> None:
+    pytest.importorskip("jupyterlab")
+    runtime = tmp_path / "runtime"
+    process = _tlslab(
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=0",
+        env={"JUPYTER_RUNTIME_DIR": str(runtime)},
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not list(runtime.glob("jpserver-*.json")) and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.2)
+        info = json.loads(next(runtime.glob("jpserver-*.json")).read_text())
+        assert (
+            Path(info["root_dir"]) == Path(__file__).resolve().parent.parent
+        )  # the checkout, not notebooks/
+        for path in ("exercises", "notebooks/00-welcome.ipynb", "exercises/README.md"):
+            url = f"{info['url']}api/contents/{urllib.parse.quote(path)}?content=0&token={info['token']}"
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                assert answer.status == 200, path
+        process.send_signal(how)
+        out, err = process.communicate(timeout=40)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    assert "/lab/tree/notebooks/00-welcome.ipynb?token=" in err  # the page it opens
+    assert err.rstrip().splitlines()[-1] == "stopped JupyterLab" and "Traceback" not in err
+    assert process.returncode == 130
+    with pytest.raises(ProcessLookupError):  # JupyterLab is gone, not left running
+        os.kill(info["pid"], 0)
+    assert not list(runtime.glob("jpserver-*")), list(runtime.iterdir())  # no stale runtime files
+
+
+def test_sigterm_on_the_stand_in_removes_its_keys() -> None:
+    process = _tlslab("serve", "--port", "0")
+    try:
+        lines = {}
+        deadline = time.monotonic() + 30
+        while "cafile" not in lines and time.monotonic() < deadline:
+            label, _, value = process.stdout.readline().partition(" ")
+            lines[label] = value.strip()
+        folder = Path(lines["cafile"]).parent
+        assert any(folder.glob("*.key"))
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    assert process.returncode == 0 and "stopped" in out and "Traceback" not in err
+    assert not folder.exists()  # the CA's private key went with it

@@ -29,8 +29,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
@@ -117,21 +119,52 @@ def _sleep_until_interrupted() -> None:
         time.sleep(3600)
 
 
+WELCOME = "notebooks/00-welcome.ipynb"
+LAB_STOP_WAIT = 20.0  # seconds JupyterLab gets to shut its kernels down and remove its runtime files
+
+
+def lab_command(root: Path, jupyter_args: Sequence[str] = ()) -> list[str]:
+    """``jupyter lab`` rooted at the checkout (so notebooks/ and exercises/ both open), at notebook 00."""
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.default_url=/lab/tree/{WELCOME}",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers often run as root, which JupyterLab refuses by default
+    return [*command, *jupyter_args]
+
+
 def run_lab(jupyter_args: Sequence[str]) -> int:
-    """Open the course: JupyterLab on notebooks/00-welcome.ipynb of this checkout."""
+    """Open the course: JupyterLab at the root of this checkout, on notebooks/00-welcome.ipynb.
+
+    Ctrl-C or SIGTERM stop JupyterLab the way it likes to be stopped (SIGTERM: it shuts its kernels
+    down and removes its runtime files), then this command ends with one line.
+    """
     root = Path(__file__).resolve().parent.parent
-    welcome = root / "notebooks" / "00-welcome.ipynb"
-    if not welcome.exists():
+    if not (root / WELCOME).exists():
         print(
             "error: no notebooks/ beside this tlslab (installed from a wheel?): clone the repository, "
             "or use the Binder or Colab badges in its README",
             file=sys.stderr,
         )
         return 2
-    command = [sys.executable, "-m", "jupyter", "lab", str(welcome.relative_to(root))]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # containers often run as root, which JupyterLab refuses by default
-    return subprocess.call([*command, *jupyter_args], cwd=root)
+    # Its own session: a Ctrl-C at the terminal reaches only us, not JupyterLab's "Shutdown? (y/n)".
+    process = subprocess.Popen(lab_command(root, jupyter_args), cwd=root, start_new_session=True)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            process.wait(timeout=LAB_STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print("stopped JupyterLab", file=sys.stderr)
+        return 130
 
 
 def check_connect_args(args: argparse.Namespace) -> None:
@@ -335,9 +368,23 @@ def run_tlslab_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM as Ctrl-C: servers stop, JupyterLab too, temporary keys are deleted
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlslab`` console script and ``python -m tlslab``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] not in (["lab"], ["serve"]) or threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["lab"]:
         return run_lab(argv[1:])
     if argv[:1] == ["grade"]:
