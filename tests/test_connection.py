@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 
@@ -177,3 +178,26 @@ def test_getpeercert_has_email_uri_ocsp_ca_issuers_and_crl_points_as_ssl_does(tm
     assert ("email", "admin@example.com") in expected["subjectAltName"] and expected["OCSP"] == (
         "http://ocsp.test",
     )
+
+
+def test_the_readme_package_snippet_runs_offline_and_says_which_server(tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    snippet = re.search(r"## The package\n\n```python\n(.*?)```", readme, re.S).group(1)
+    env = {**os.environ, "TLSLAB_OFFLINE": "1", "PYTHONPATH": str(Path(tlslab.__file__).parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("reached the offline stand-in for example.com on 127.0.0.1:")
+    assert lines[1].startswith("TLSv1.3 ") and lines[2] == "b'HTTP/1.1 200 OK'"
+
+
+def test_help_mentions_the_stand_in():
+    assert "stand-in" in tlslab.__doc__ and "reach_example_com" in tlslab.__doc__
+    assert "stand-in" in tlslab.connect.__doc__

@@ -67,6 +67,9 @@ def connect(
 ) -> TLSSocket:
     """Open a TCP connection to ``host:port`` and complete a TLS 1.3 handshake.
 
+    This is the real ``host``: offline, ``tlslab.lab.reach_example_com().connect()`` reaches the
+    course's stand-in for example.com instead (and says which one it reached).
+
     ``session`` is a ``Ticket`` from an earlier connection's ``tls.session`` (RFC 8446 §2.2);
     ``early_data`` goes out as 0-RTT if that ticket allows it, else right after the handshake
     (``tls.early_data_accepted`` says which, §4.2.10). ``cert``/``key`` are PEM files of a

@@ -18,6 +18,13 @@ answers, with someone else's certificate. ``TLSLAB_REAL_SERVER=host:port`` (and
 ``TLSLAB_REAL_SERVER_CAFILE``) point that check, and what the notebook then talks to, at another
 server: the tests use it to run the notebooks' online path against a real-server-like peer on
 127.0.0.1.
+``Target.connect()`` then connects to whichever it is, and ``Target.describe()`` says which:
+
+    >>> with reach_example_com() as example, example.connect() as tls:   # doctest: +SKIP
+    ...     print(example.describe(), tls.version())
+
+The protocol core never imports this module: ``tlslab.connect("example.com")`` is the real
+example.com, as ``ssl`` would reach it; the stand-in is the course's, chosen here.
 """
 
 from __future__ import annotations
@@ -30,7 +37,10 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from tlslab.connection import TLSSocket
 from tlslab.lab import http, pki
 from tlslab.lab.loopback import LoopbackServer
 
@@ -231,6 +241,17 @@ class Target:
         if self.host == self.server_hostname:
             return f"the real {self.host}:{self.port}"
         return f"{self.server_hostname} as served by {self.host}:{self.port} ({REAL_SERVER_ENV})"
+
+    def connect(self, **options: Any) -> TLSSocket:
+        """``tlslab.connect()`` to this target: its address, name to verify and trust roots.
+
+        ``options`` are ``tlslab.connect``'s (``alpn_protocols``, ``groups``, ``timeout``, ...).
+        """
+        from tlslab.connection import connect  # lazily, as in verified_handshake_failure
+
+        return connect(
+            self.host, self.port, server_hostname=self.server_hostname, cafile=self.cafile, **options
+        )
 
     def close(self) -> None:
         """Stop the stand-in, if this target is one (the real example.com needs nothing)."""
