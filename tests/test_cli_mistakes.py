@@ -216,7 +216,7 @@ def test_sigterm_on_the_stand_in_removes_its_keys() -> None:
     try:
         lines = {}
         deadline = time.monotonic() + 30
-        while "cafile" not in lines and time.monotonic() < deadline:
+        while "Ctrl-C" not in lines and time.monotonic() < deadline:  # its last line before serving
             label, _, value = process.stdout.readline().partition(" ")
             lines[label] = value.strip()
         folder = Path(lines["cafile"]).parent

@@ -17,6 +17,7 @@ been truncated by an attacker, RFC 8446 §6.1). All the protocol lives in
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections import deque
@@ -143,10 +144,11 @@ def check_files(cafile: str | None, keylog: str | os.PathLike[str] | KeyLogCallb
             load_trust_roots(cafile)
         except IsADirectoryError:
             raise ValueError(f"cafile {cafile}: is a directory, not a PEM file of certificates") from None
+        except (TLSError, ValueError):  # before OSError: a TLSError is one (BadCertificate: no PEM)
+            raise ValueError(f"cafile {cafile}: no PEM certificate in it") from None
         except OSError as exc:
             raise ValueError(f"cafile {cafile}: {exc.strerror or exc}") from None
-        except ValueError:
-            raise ValueError(f"cafile {cafile}: no PEM certificate in it") from None
+    path: str | os.PathLike[str] | None
     if keylog is None:  # then the client writes to $SSLKEYLOGFILE, if set (tlslab.keylog)
         what, path = "SSLKEYLOGFILE", os.environ.get("SSLKEYLOGFILE")
     else:
@@ -470,7 +472,7 @@ def _san_entry(name: x509.GeneralName) -> tuple[str, str] | None:
         return ("URI", name.value)
     if isinstance(name, x509.IPAddress):
         ip = name.value
-        if ip.version == 6:
+        if isinstance(ip, ipaddress.IPv6Address):
             packed = ip.packed
             return (
                 "IP Address",

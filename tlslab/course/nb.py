@@ -279,7 +279,7 @@ def describe_field(data: bytes, fields: list[Any], index: int) -> str:
     span = flatten_fields(fields)[index]
     chunk = bytes(data)[span.start : span.end]
     size = f"{len(chunk)} byte" + ("" if len(chunk) == 1 else "s")
-    text = f"{span.label}: bytes {span.where} ({size}) = {_short_hex(chunk, 32) or '(empty)'}"
+    text = f"{span.label}: bytes {span.where} ({size}) = {short_hex(chunk, 32, sep=' ', more=f' ... ({len(chunk)} bytes)') or '(empty)'}"
     if 0 < len(chunk) <= 4:
         text += f" (int {int.from_bytes(chunk, 'big')})"
     if len(chunk) >= 3 and all(32 <= b < 127 for b in chunk):
