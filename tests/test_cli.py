@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from support.children import default_sigint
+from support.children import default_sigint, killed_at_exit
 from support.peers import openssl_server, read_keylog
 
 from tlslab.cli import main
@@ -234,15 +234,16 @@ def test_console_script_failure_has_no_traceback() -> None:
 
 
 def test_serve_until_ctrl_c() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "tlslab", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=default_sigint,
-    )
-    try:
+    with killed_at_exit(
+        subprocess.Popen(
+            [sys.executable, "-u", "-m", "tlslab", "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=default_sigint,
+        )
+    ) as process:
         lines = {}
         deadline = time.monotonic() + 30
         while "cafile" not in lines and time.monotonic() < deadline:
@@ -257,10 +258,6 @@ def test_serve_until_ctrl_c() -> None:
             assert read_until(sock).startswith(b"HTTP/1.1 200 OK")
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
     assert process.returncode == 0, err
     assert "stopped" in out
     assert not Path(cafile).exists()  # the stand-in removed its files

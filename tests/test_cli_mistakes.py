@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support.children import default_sigint
+from support.children import default_sigint, killed_at_exit
 
 import tlslab
 from tlslab.cli import main
@@ -133,17 +133,12 @@ def _tlslab(*argv: str, **kw) -> subprocess.Popen:
 def test_ctrl_c_on_connect_is_one_line() -> None:
     held = []
     with LoopbackServer(lambda sock: held.append(sock.recv(100)) or time.sleep(20), timeout=30) as silent:
-        process = _tlslab("connect", "127.0.0.1", str(silent.port), "--timeout", "30")
-        try:
+        with killed_at_exit(_tlslab("connect", "127.0.0.1", str(silent.port), "--timeout", "30")) as process:
             deadline = time.monotonic() + 30
             while not held and time.monotonic() < deadline:  # the ClientHello arrived: it waits for us
                 time.sleep(0.05)
             process.send_signal(signal.SIGINT)
             out, err = process.communicate(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=5)
     assert held and process.returncode == 130
     assert one_error_line(err) == "error: interrupted (Ctrl-C)\n" and out == ""
 
@@ -184,7 +179,7 @@ def test_lab_opens_the_repository_at_notebook_00_and_stops_cleanly(tmp_path, how
         "--ServerApp.port=0",
         env={"JUPYTER_RUNTIME_DIR": str(runtime)},
     )
-    try:
+    with killed_at_exit(process):
         deadline = time.monotonic() + 90
         while not list(runtime.glob("jpserver-*.json")) and time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()
@@ -199,10 +194,6 @@ def test_lab_opens_the_repository_at_notebook_00_and_stops_cleanly(tmp_path, how
                 assert answer.status == 200, path
         process.send_signal(how)
         out, err = process.communicate(timeout=40)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
     assert "/lab/tree/notebooks/00-welcome.ipynb?token=" in err  # the page it opens
     assert err.rstrip().splitlines()[-1] == "stopped JupyterLab" and "Traceback" not in err
     assert process.returncode == 130
@@ -212,8 +203,7 @@ def test_lab_opens_the_repository_at_notebook_00_and_stops_cleanly(tmp_path, how
 
 
 def test_sigterm_on_the_stand_in_removes_its_keys() -> None:
-    process = _tlslab("serve", "--port", "0")
-    try:
+    with killed_at_exit(_tlslab("serve", "--port", "0")) as process:
         lines = {}
         deadline = time.monotonic() + 30
         while "Ctrl-C" not in lines and time.monotonic() < deadline:  # its last line before serving
@@ -223,9 +213,5 @@ def test_sigterm_on_the_stand_in_removes_its_keys() -> None:
         assert any(folder.glob("*.key"))
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
     assert process.returncode == 0 and "stopped" in out and "Traceback" not in err
     assert not folder.exists()  # the CA's private key went with it
