@@ -195,8 +195,8 @@ def test_lab_opens_the_repository_at_notebook_00_and_stops_cleanly(tmp_path, how
         process.send_signal(how)
         out, err = process.communicate(timeout=40)
     assert "/lab/tree/notebooks/00-welcome.ipynb?token=" in err  # the page it opens
-    assert err.rstrip().splitlines()[-1] == "stopped JupyterLab" and "Traceback" not in err
-    assert process.returncode == 130
+    assert err.rstrip().splitlines()[-1] == "stopped JupyterLab" and "Traceback" not in err, err
+    assert process.returncode == 130, err
     with pytest.raises(ProcessLookupError):  # JupyterLab is gone, not left running
         os.kill(info["pid"], 0)
     assert not list(runtime.glob("jpserver-*")), list(runtime.iterdir())  # no stale runtime files
