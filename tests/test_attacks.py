@@ -13,7 +13,7 @@ from tlslab.constants import DOWNGRADE_TLS12
 from tlslab.errors import (
     BadCertificate,
     BadRecordMac,
-    ConnectionClosed,
+    ConnectionLost,
     DecryptError,
     IllegalParameter,
     ProtocolVersion,
@@ -216,7 +216,7 @@ def test_truncation(ca: pki.Issued, leaf: pki.Issued, close_notify: bool) -> Non
             if close_notify:
                 assert tls.recv(4096) == b""
             else:
-                with pytest.raises(ConnectionClosed, match="truncated"):
+                with pytest.raises(ConnectionLost, match="truncated"):
                     tls.recv(4096)
 
 

@@ -15,7 +15,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from certforge import (
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from support.certforge import (
     CLIENT_AUTH,
     DAY,
     KEEP,
@@ -29,11 +34,6 @@ from certforge import (
     name,
     nets,
 )
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 
 from tlslab.certverify import MAX_SIGNATURE_CHECKS, _is_self_issued, verify_server_chain
 from tlslab.errors import TLSError, UnknownCA

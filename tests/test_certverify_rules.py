@@ -15,7 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from certforge import (
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from support.certforge import (
     CLIENT_AUTH,
     NOW,
     PLACEHOLDER,
@@ -36,9 +39,6 @@ from certforge import (
     with_sha1_signature,
     with_spki,
 )
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tlslab.certverify import load_trust_roots, verify_client_chain, verify_server_chain
 from tlslab.errors import AlertError, BadCertificate, CertificateExpired, UnknownCA, UnsupportedCertificate

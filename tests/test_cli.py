@@ -18,10 +18,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from peers import openssl_server, read_keylog, read_until
+from support.children import default_sigint, killed_at_exit
+from support.peers import openssl_server, read_keylog
 
 from tlslab.cli import main
 from tlslab.lab import StandIn
+from tlslab.lab.http import read_until
 
 SUITE_NAMES = {
     "TLS_AES_128_GCM_SHA256",
@@ -231,22 +233,17 @@ def test_console_script_failure_has_no_traceback() -> None:
     assert "Traceback" not in done.stderr
 
 
-def default_sigint() -> None:
-    """In the child: Ctrl-C as at a terminal, even when this test runs as a background job
-    (a shell without job control starts those with SIGINT ignored, and Python keeps it so)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_serve_until_ctrl_c() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "tlslab", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=default_sigint,
-    )
-    try:
+    with killed_at_exit(
+        subprocess.Popen(
+            [sys.executable, "-u", "-m", "tlslab", "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=default_sigint,
+        )
+    ) as process:
         lines = {}
         deadline = time.monotonic() + 30
         while "cafile" not in lines and time.monotonic() < deadline:
@@ -261,10 +258,6 @@ def test_serve_until_ctrl_c() -> None:
             assert read_until(sock).startswith(b"HTTP/1.1 200 OK")
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
     assert process.returncode == 0, err
     assert "stopped" in out
     assert not Path(cafile).exists()  # the stand-in removed its files

@@ -7,17 +7,12 @@ server's own record (``TLSLabServer.served``) are the referee.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from hostile import SERVER_NAME
-from peers import require_tool
-from test_cli import default_sigint
+from support.hostile import SERVER_NAME
+from support.peers import require_tool
+from support.serve import serve_process
 
 import tlslab
 from tlslab.cli import build_parser, main, tlslab_server_from_args
@@ -150,25 +145,6 @@ def test_server_initiated_key_update(pki, files):
     assert ("read", 1) in [(e.direction, e.generation) for e in updates]  # the server's KeyUpdate
     assert ("write", 1) in [(e.direction, e.generation) for e in updates]  # and our answer (§4.6.3)
     assert server.served[0].error is None
-
-
-@contextmanager
-def serve_process(*options: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``python -m tlslab serve OPTIONS`` as a child process: (its first line, the process);
-    stopped with SIGINT, as Ctrl-C would."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tlslab", "serve", *options],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=default_sigint,
-    )
-    try:
-        yield process.stdout.readline(), process
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-        process.stdout.close()
 
 
 def test_echo_over_ipv6_from_the_command(pki, files):

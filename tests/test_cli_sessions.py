@@ -12,9 +12,9 @@ import subprocess
 import time
 
 import pytest
-from hostile import SERVER_NAME, server_config
-from peers import openssl_server
-from test_cli_serve import serve_process
+from support.hostile import SERVER_NAME, server_config
+from support.peers import openssl_server, require_tool
+from support.serve import serve_process
 
 from tlslab.cli import main
 from tlslab.lab import pki as tp
@@ -93,6 +93,7 @@ def test_sessions_with_openssl_s_server(pki, tmp_path, capsys):
 
 def test_tlslab_serve_command(pki, tmp_path):
     """``tlslab serve --cert --key --early-data`` in a child process; we stop it with SIGINT."""
+    require_tool("openssl")
     leaf = pki.leaves["ecdsa-p256"]
     chain = tmp_path / "chain.pem"
     chain.write_bytes(leaf.cert.read_bytes() + leaf.chain.read_bytes())

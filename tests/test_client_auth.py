@@ -14,9 +14,8 @@ import subprocess
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from hostile import SERVER_NAME, client_config, conversation, server_config
-from peers import openssl_server, require_tool
-from test_client_rfc8448 import (
+from support.hostile import SERVER_NAME, client_config, conversation, server_config
+from support.nss import (
     KS,
     PSKM,
     RECORD_SIZE_LIMIT,
@@ -28,6 +27,7 @@ from test_client_rfc8448 import (
     nss_client,
     nss_hook,
 )
+from support.peers import openssl_server, require_tool
 
 import tlslab
 from tlslab.client import CertificateRequested, HandshakeComplete
@@ -303,6 +303,7 @@ def _tlslab_server(pki, ca):
 
 @pytest.mark.interop
 def test_s_client_certificate_against_the_tlslab_server(pki, client_pki, client_files):
+    require_tool("openssl")
     ca, _ = client_pki
     _, cert, key = client_files
     with _tlslab_server(pki, ca) as server:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 from cryptography import x509
-from hostile import Piece, client_config, conversation, server_config
+from support.hostile import Piece, client_config, conversation, server_config
 
 from tlslab import extensions as ext
 from tlslab.constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, TLS12, ContentType, ExtensionType, SignatureScheme

@@ -12,9 +12,8 @@ import subprocess
 import time
 
 import pytest
-from hostile import SERVER_NAME, client_config, conversation, secrets, server_config, split_records
-from peers import openssl_server, require_tool
-from test_client_rfc8448 import (
+from support.hostile import SERVER_NAME, client_config, conversation, secrets, server_config, split_records
+from support.nss import (
     KS,
     PSKM,
     RECORD_SIZE_LIMIT,
@@ -27,6 +26,7 @@ from test_client_rfc8448 import (
     nss_extensions,
     nss_hook,
 )
+from support.peers import openssl_server, require_tool
 
 import tlslab
 from tlslab import extensions as ext
@@ -253,6 +253,7 @@ def test_tlslab_client_0rtt_with_openssl(pki, tmp_path):
 
 @pytest.mark.interop
 def test_openssl_s_client_early_data_to_the_tlslab_server(pki, tmp_path):
+    require_tool("openssl")
     sess, early = tmp_path / "openssl.sess", tmp_path / "early.txt"
     early.write_bytes(b"GET /0rtt HTTP/1.0\r\n\r\n")
     common = ["-CAfile", str(pki.cafile), "-servername", SERVER_NAME, "-verify_return_error", "-ign_eof"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import warnings
 
-from test_client_rfc8448 import (
+from support.nss import (
     KS,
     NSS_GROUPS,
     PSKM,

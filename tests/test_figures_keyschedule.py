@@ -28,8 +28,8 @@ from tlslab.course.figures.keyschedule import (  # noqa: E402
     derivation_inputs,
     key_schedule_explorer,
     key_schedule_figure,
-    short_hex,
 )
+from tlslab.course.nb import short_hex
 from tlslab.course.rfc8448 import trace, value_info  # noqa: E402
 from tlslab.suites import SUITES  # noqa: E402
 
@@ -284,6 +284,8 @@ def test_figure_with_psk_and_sha384() -> None:
 def test_short_hex() -> None:
     assert short_hex(bytes(range(10)), 4) == "00010203…"
     assert short_hex(b"\xab", 4) == "ab"
+    assert short_hex(bytes(range(5)), 2, sep=" ", more=" …") == "00 01 …"
+    assert short_hex(b"", 4) == ""
 
 
 def test_figure_of_secrets_alone(simple: dict[str, bytes]) -> None:

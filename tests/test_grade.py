@@ -147,3 +147,22 @@ def test_unreadable_and_missing_folders(tmp_path: Path) -> None:
     rows = list(csv.DictReader(out.open()))
     assert {r["status"] for r in rows} == {"unreadable notebook"} and len(rows) == 4
     assert grade.main([str(tmp_path / "nope"), "--out", str(out)]) == 2
+
+
+def test_grading_prints_no_kernel_transport_warnings(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name in ("alice.ipynb", "bob.ipynb"):
+        shutil.copy(SUBMISSIONS / name, folder / name)
+    done = subprocess.run(
+        [sys.executable, "-m", "tlslab", "grade", str(folder), "--out", str(tmp_path / "g.csv")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Kernel is running over TCP" not in done.stderr + done.stdout

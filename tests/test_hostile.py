@@ -6,7 +6,7 @@ other exception type escapes, nothing hangs.
 
 Each row names one misbehaviour, makes the tlslab server commit it (``ServerConfig.tamper``,
 ``extra_extensions``, or the records rewritten between server and client with the server's own
-keys: see tests/hostile.py), or runs a raw script on 127.0.0.1 for what lies below TLS. It then
+keys: see tests/support/hostile.py), or runs a raw script on 127.0.0.1 for what lies below TLS. It then
 checks the exact ``TLSError`` subclass, its ``.alert``, a specific phrase of the reason, and the
 alert the client *queued on the wire*, read back from ``data_to_send()`` (plaintext before the
 client has send keys, RFC 8446 Appendix A.1; decrypted with its own write keys after). A
@@ -27,7 +27,9 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from hostile import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.hostile import (
     SERVER_NAME,
     Piece,
     alert_record,
@@ -38,8 +40,6 @@ from hostile import (
     server_config,
     split_records,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import tlslab
 from tlslab import extensions as ext
@@ -60,7 +60,7 @@ from tlslab.errors import (
     BadCertificate,
     BadRecordMac,
     CertificateExpired,
-    ConnectionClosed,
+    ConnectionLost,
     DecodeError,
     DecryptError,
     IllegalParameter,
@@ -1272,7 +1272,7 @@ ROWS = [
     Row(
         "TCP close mid-handshake",
         over_socket(hang_up),
-        ConnectionClosed,
+        ConnectionLost,
         None,
         "during the handshake",
         "§6.1",
@@ -1280,7 +1280,7 @@ ROWS = [
     Row(
         "truncated record header, then close",
         over_socket(half_header),
-        ConnectionClosed,
+        ConnectionLost,
         None,
         "during the handshake",
         "§5.1, §6.1",
@@ -1288,7 +1288,7 @@ ROWS = [
     Row(
         "TCP close after the handshake without close_notify",
         over_socket(handshake_then_hang_up, then_recv=True),
-        ConnectionClosed,
+        ConnectionLost,
         None,
         "may be truncated",
         "§6.1",
@@ -1421,7 +1421,7 @@ def test_any_single_bit_flip_in_the_server_flight_is_caught(pki, genuine, data):
         assert "tlslab bug" not in str(exc), exc
         return
     # Not rejected yet: a length grew, so the client waits for bytes that never come (the socket
-    # driver then reports ConnectionClosed or TLSTimeout). It must never have completed.
+    # driver then reports ConnectionLost or TLSTimeout). It must never have completed.
     assert not client.handshake_complete
 
 

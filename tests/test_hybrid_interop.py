@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile import (
+from support.hostile import (
     LOOPBACK,
     SERVER_NAME,
     client_config,
@@ -31,7 +31,7 @@ from hostile import (
     split_records,
     tlslab_server,
 )
-from peers import HTTP_BODY, ThreadServer, _thread_server, http_response, read_request, read_until
+from support.peers import HTTP_BODY, ThreadServer, http_response, thread_server
 
 import tlslab
 from tlslab import extensions as ext
@@ -40,6 +40,7 @@ from tlslab.constants import ContentType, ExtensionType, NamedGroup
 from tlslab.errors import AlertDescription, BadRecordMac, DecryptError, IllegalParameter
 from tlslab.keyexchange import MLKEM_UNAVAILABLE, generate_key_share, respond_to_key_share
 from tlslab.keylog import MemoryKeyLog
+from tlslab.lab.http import read_head, read_until
 from tlslab.messages import ClientHello, ServerHello, decode_handshake
 from tlslab.provider import Provider
 from tlslab.record import Record, RecordProtection, plaintext_record
@@ -121,7 +122,7 @@ def test_our_client_side_against_tlslite_server_side() -> None:
 def tlslite_hybrid_server(pki: Any, groups: list[str]) -> Iterator[ThreadServer]:
     """tlslite-ng's TLS 1.3 server on 127.0.0.1 that accepts only ``groups`` (tlslite's names).
 
-    tests/peers.py ``tlslite_server`` cannot choose groups; this variant sets both
+    tests/support/peers.py ``tlslite_server`` cannot choose groups; this variant sets both
     ``eccCurves`` and ``keyShares`` (tlslite picks the first of them the client has a share for,
     else asks for one with a HelloRetryRequest) and records, per connection, the group
     tlslite negotiated and its application traffic secrets.
@@ -141,12 +142,12 @@ def tlslite_hybrid_server(pki: Any, groups: list[str]) -> Iterator[ThreadServer]
     def handle(raw: socket.socket) -> None:
         conn = TLSConnection(raw)
         conn.handshakeServer(certChain=chain, privateKey=key, settings=settings)
-        server.requests.append(read_request(conn))
+        server.requests.append(read_head(conn))
         seen.append(_tlslite_view(conn))
         conn.sendall(http_response())
         conn.close()
 
-    with _thread_server(handle, None) as server:
+    with thread_server(handle, None) as server:
         server.seen = seen  # type: ignore[attr-defined]
         yield server
 

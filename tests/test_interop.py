@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from peers import openssl_server, python_ssl_server, read_keylog, read_until, tlslite_server
+from support.peers import openssl_server, python_ssl_server, read_keylog, tlslite_server
 
 import tlslab
 from tlslab.errors import TLSError
+from tlslab.lab.http import read_until
 
 pytestmark = pytest.mark.interop
 

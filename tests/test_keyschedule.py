@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
-from peers import python_ssl_server, require_tool
+from support.peers import python_ssl_server, require_tool
 
 from tlslab.constants import CipherSuite
 from tlslab.course.rfc8448 import TRACES, raw, trace

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from peers import read_keylog, read_until, require_tool
+from support.peers import read_keylog, require_tool
 
 from tlslab.lab import StandIn, Target, reach_example_com, standin, start_stand_in
+from tlslab.lab.http import read_until, split_response
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +52,6 @@ def fetch(
         return sock, read_until(sock)
 
 
-def split_response(response: bytes) -> tuple[str, dict[str, str], bytes]:
-    head, _, body = response.partition(b"\r\n\r\n")
-    status, *lines = head.decode("ascii").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines)
-    return status, headers, body
-
-
 @pytest.mark.parametrize("name", ["example.com", "www.example.com"])
 def test_serves_example_domain_page(stand_in: StandIn, name: str) -> None:
     context = client_context(stand_in.cafile)
@@ -67,8 +61,8 @@ def test_serves_example_domain_page(stand_in: StandIn, name: str) -> None:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
         status, headers, body = split_response(read_until(sock))
     assert status == "HTTP/1.1 200 OK"
-    assert headers["Connection"] == "close"
-    assert int(headers["Content-Length"]) == len(body)
+    assert headers["connection"] == "close"
+    assert int(headers["content-length"]) == len(body)
     assert b"<title>Example Domain</title>" in body
     assert b"<h1>Example Domain</h1>" in body
 
@@ -94,8 +88,8 @@ def test_http_answers(stand_in: StandIn, request_line: bytes, status: str, has_b
     _, response = fetch(stand_in, request_line + b"\r\nHost: example.com\r\n\r\n")
     got_status, headers, body = split_response(response)
     assert got_status == status
-    assert int(headers["Content-Length"]) > 0
-    assert len(body) == (int(headers["Content-Length"]) if has_body else 0)
+    assert int(headers["content-length"]) > 0
+    assert len(body) == (int(headers["content-length"]) if has_body else 0)
 
 
 def test_garbage_request_gets_no_answer(stand_in: StandIn) -> None:

@@ -15,6 +15,7 @@ import pytest
 import tlslab
 from tlslab.constants import CipherSuite
 from tlslab.lab import measure
+from tlslab.lab.http import split_response
 from tlslab.lab.measure import (
     MIB,
     ProfileRow,
@@ -232,32 +233,25 @@ def test_format_profile_has_a_header_and_one_line_per_row():
 # ---------------------------------------------------------------- the timing server
 
 
-def _parse(response: bytes) -> tuple[str, dict[str, str], bytes]:
-    head, _, body = response.partition(b"\r\n\r\n")
-    status, *lines = head.decode("ascii").split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-    return status, headers, body
-
-
 def test_timing_response_bulk_page_and_errors():
-    status, headers, body = _parse(timing_response(bulk_path(1000)))
+    status, headers, body = split_response(timing_response(bulk_path(1000)))
     assert (status, headers["content-length"], headers["connection"]) == (
         "HTTP/1.1 200 OK",
         "1000",
         "keep-alive",
     )
     assert body == bytes(1000)
-    status, headers, body = _parse(timing_response("/"))
+    status, headers, body = split_response(timing_response("/"))
     assert (
         status == "HTTP/1.1 200 OK"
         and b"Example Domain" in body
         and int(headers["content-length"]) == len(body)
     )
-    assert _parse(timing_response("/nowhere"))[0] == "HTTP/1.1 404 Not Found"
-    assert _parse(timing_response(bulk_path(measure.MAX_BULK + 1)))[0] == "HTTP/1.1 404 Not Found"
-    assert _parse(timing_response("/bytes/12x"))[0] == "HTTP/1.1 404 Not Found"
-    assert _parse(timing_response("/", "POST"))[0] == "HTTP/1.1 405 Method Not Allowed"
-    status, headers, body = _parse(timing_response(bulk_path(10), "HEAD"))
+    assert split_response(timing_response("/nowhere"))[0] == "HTTP/1.1 404 Not Found"
+    assert split_response(timing_response(bulk_path(measure.MAX_BULK + 1)))[0] == "HTTP/1.1 404 Not Found"
+    assert split_response(timing_response("/bytes/12x"))[0] == "HTTP/1.1 404 Not Found"
+    assert split_response(timing_response("/", "POST"))[0] == "HTTP/1.1 405 Method Not Allowed"
+    status, headers, body = split_response(timing_response(bulk_path(10), "HEAD"))
     assert headers["content-length"] == "10" and body == b""
 
 

@@ -24,7 +24,6 @@ import contextlib
 import io
 import linecache
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,8 @@ from tlslab import extensions as ext
 from tlslab.constants import ExtensionType, NamedGroup
 from tlslab.errors import TLSError
 from tlslab.events import ApplicationData, ConnectionClosed
-from tlslab.lab import pki, standin
+from tlslab.lab import http, pki, standin
+from tlslab.lab.loopback import LoopbackServer
 from tlslab.messages import ClientHello, decode_handshake
 from tlslab.record import RecordReader
 from tlslab.server import ServerConfig, ServerConnection
@@ -85,32 +85,18 @@ class RealLikePeer:
         self.cafile = str(directory / "public-roots.pem")
         Path(self.cafile).write_bytes(self.root.cert_pem())
         self.seen: list[Seen] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self.port = self._listener.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self._server = LoopbackServer(self._serve, timeout=5, concurrent=False, name="real-like")
+        self.port = self._server.port
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            sock.settimeout(5)
-            seen = Seen()
-            self.seen.append(seen)
-            try:
-                self._handle(sock, seen)
-            except TLSError as exc:
-                seen.error = f"{type(exc).__name__}: {exc}"
-            except OSError as exc:  # the client hung up first (the probe does, right after its handshake)
-                seen.hung_up = f"{type(exc).__name__}: {exc}"
-            finally:
-                sock.close()
+    def _serve(self, sock: socket.socket) -> None:
+        seen = Seen()
+        self.seen.append(seen)
+        try:
+            self._handle(sock, seen)
+        except TLSError as exc:  # before OSError: a TLSError is one
+            seen.error = f"{type(exc).__name__}: {exc}"
+        except OSError as exc:  # the client hung up first (the probe does, right after its handshake)
+            seen.hung_up = f"{type(exc).__name__}: {exc}"
 
     def _config(self, first_flight: bytes, seen: Seen) -> ServerConfig:
         reader = RecordReader()
@@ -151,9 +137,8 @@ class RealLikePeer:
             seen.request += b"".join(e.data for e in events if isinstance(e, ApplicationData))
             if any(isinstance(e, ConnectionClosed) for e in events):
                 return
-            if conn.handshake_complete and b"\r\n\r\n" in seen.request:
-                head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(PAGE)}\r\n"
-                conn.send_application_data(head.encode() + b"Connection: close\r\n\r\n" + PAGE)
+            if conn.handshake_complete and http.END_OF_HEAD in seen.request:
+                conn.send_application_data(http.response(PAGE, content_type="text/html"))
                 if self.ending == "close_notify":
                     conn.close()
                 sock.sendall(conn.data_to_send())
@@ -162,9 +147,7 @@ class RealLikePeer:
             data = sock.recv(65536)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hostile import client_config, conversation, secrets, server_config
+from support.hostile import client_config, conversation, secrets, server_config
 
 from tlslab import keyschedule, record
 from tlslab.errors import TLSError

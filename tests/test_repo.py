@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,26 @@ def test_the_import_rule_sees_every_kind_of_import(tmp_path):
     assert {"tlslab.lab", "matplotlib.pyplot", "tlslab.course"} <= modules
     assert all(_forbidden(m) for m in ("tlslab.lab", "matplotlib.pyplot", "tlslab.course.nb"))
     assert not _forbidden("tlslab.labels")
+
+
+def test_the_virtual_environment_the_readme_makes_is_ignored() -> None:
+    assert "python3 -m venv .venv" in (ROOT / "README.md").read_text()
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines()}
+    assert ".venv" in ignored
+
+
+def test_notebook_authoring_rules_do_not_allow_dead_exercise_links() -> None:
+    rules = (ROOT / "notebooks" / "README.md").read_text()
+    assert "may not exist yet" not in rules and "fails on a dead link" in rules
+
+
+def test_browser_smoke_says_skip_and_fails_when_it_cannot_run(monkeypatch, capsys) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("browser_smoke", ROOT / "tools" / "browser_smoke.py")
+    smoke = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "browser_smoke", smoke)  # its dataclasses look themselves up there
+    spec.loader.exec_module(smoke)
+    monkeypatch.setattr(smoke, "CHROMIUM", "/nonexistent/chromium")
+    assert smoke.main([]) != 0
+    assert capsys.readouterr().out.startswith("SKIP /nonexistent/chromium not found")

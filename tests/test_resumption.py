@@ -15,8 +15,8 @@ import subprocess
 import time
 
 import pytest
-from hostile import SERVER_NAME, client_config, conversation, secrets, server_config
-from peers import openssl_server, require_tool
+from support.hostile import SERVER_NAME, client_config, conversation, secrets, server_config
+from support.peers import openssl_server, require_tool
 
 import tlslab
 from tlslab import extensions as ext

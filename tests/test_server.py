@@ -13,7 +13,9 @@ import ssl
 import subprocess
 
 import pytest
-from hostile import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.hostile import (
     HTTP_RESPONSE_BODY,
     LOOPBACK,
     SERVER_NAME,
@@ -25,9 +27,7 @@ from hostile import (
     split_records,
     tlslab_server,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from peers import require_tool
+from support.peers import require_tool
 
 import tlslab
 from tlslab import extensions as ext

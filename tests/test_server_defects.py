@@ -9,8 +9,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from hostile import SERVER_NAME, client_config, secrets, server_config, split_records
-from peers import require_tool
+from support.hostile import SERVER_NAME, client_config, secrets, server_config, split_records
+from support.peers import require_tool
 
 from tlslab.client import ClientConnection
 from tlslab.constants import ContentType, NamedGroup

@@ -15,10 +15,10 @@ import threading
 from typing import Any
 
 import pytest
-from hostile import LOOPBACK, client_config, conversation, server_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from peers import openssl_server
+from support.hostile import LOOPBACK, client_config, conversation, server_config
+from support.peers import openssl_server
 
 import tlslab
 from tlslab.connection import TLSSocket

@@ -1,6 +1,6 @@
 """The ``tlslab`` command: ``tlslab connect HOST`` shows a TLS 1.3 handshake's outcome; ``tlslab serve`` the stand-in.
 
-    $ tlslab connect example.com --get /
+    $ tlslab connect example.com --alpn h2,http/1.1 --get /
     server   the real example.com:443
     version  TLSv1.3
     cipher   TLS_AES_256_GCM_SHA384
@@ -28,18 +28,22 @@ a bad command line exits 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
+from .constants import parse_names
 from .errors import TLSError
 from .keyexchange import ALL_GROUPS
-from .lab import SERVER_NAME, StandIn, Target, reach_example_com
+from .lab import SERVER_NAME, StandIn, Target, http, reach_example_com
 from .suites import SUITES
 
 if TYPE_CHECKING:
@@ -49,25 +53,21 @@ if TYPE_CHECKING:
 LABEL_WIDTH = 9
 
 
+E = TypeVar("E", bound=IntEnum)
+
+
 class UsageError(Exception):
     """A command-line mistake the parser cannot see (unknown name, --offline with another host)."""
 
 
-def parse_names(text: str | None, choices: Iterable[IntEnum], what: str) -> list[str] | None:
-    """Split a comma-separated LIST and check each name against ``choices`` (case-insensitively).
-
-    Returns the IANA spellings, or None for an absent option. Raises UsageError on an unknown name.
-    """
+def _names(text: str | None, choices: Iterable[E], what: str) -> tuple[E, ...] | None:
+    """The code points a comma-separated LIST option names, None when absent; UsageError for an unknown name."""
     if text is None:
         return None
-    known = {member.name.lower(): member.name for member in choices}
-    names = []
-    for raw in text.split(","):
-        name = raw.strip()
-        if name.lower() not in known:
-            raise UsageError(f"unknown {what} {name!r} (choose from {', '.join(known.values())})")
-        names.append(known[name.lower()])
-    return names
+    try:
+        return parse_names(text, choices, what)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,21 +136,71 @@ def _sleep_until_interrupted() -> None:
         time.sleep(3600)
 
 
+WELCOME = "notebooks/00-welcome.ipynb"
+LAB_STOP_WAIT = 20.0  # seconds JupyterLab gets to shut its kernels down and remove its runtime files
+
+
+def lab_command(root: Path, jupyter_args: Sequence[str] = ()) -> list[str]:
+    """``jupyter lab`` rooted at the checkout (so notebooks/ and exercises/ both open), at notebook 00."""
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.default_url=/lab/tree/{WELCOME}",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers often run as root, which JupyterLab refuses by default
+    return [*command, *jupyter_args]
+
+
 def run_lab(jupyter_args: Sequence[str]) -> int:
-    """Open the course: JupyterLab on notebooks/00-welcome.ipynb of this checkout."""
+    """Open the course: JupyterLab at the root of this checkout, on notebooks/00-welcome.ipynb.
+
+    Ctrl-C or SIGTERM stop JupyterLab the way it likes to be stopped (SIGTERM: it shuts its kernels
+    down and removes its runtime files), then this command ends with one line.
+    """
     root = Path(__file__).resolve().parent.parent
-    welcome = root / "notebooks" / "00-welcome.ipynb"
-    if not welcome.exists():
+    if not (root / WELCOME).exists():
         print(
             "error: no notebooks/ beside this tlslab (installed from a wheel?): clone the repository, "
             "or use the Binder or Colab badges in its README",
             file=sys.stderr,
         )
         return 2
-    command = [sys.executable, "-m", "jupyter", "lab", str(welcome.relative_to(root))]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")  # containers often run as root, which JupyterLab refuses by default
-    return subprocess.call([*command, *jupyter_args], cwd=root)
+    # Its own session: a Ctrl-C at the terminal reaches only us, not JupyterLab's "Shutdown? (y/n)".
+    process = subprocess.Popen(lab_command(root, jupyter_args), cwd=root, start_new_session=True)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            process.wait(timeout=LAB_STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print("stopped JupyterLab", file=sys.stderr)
+        return 130
+
+
+def check_connect_args(args: argparse.Namespace) -> None:
+    """The mistakes argparse lets through, each a UsageError naming its option."""
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise UsageError(f"port {args.port} is not a TCP port (1 to 65535)")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UsageError(f"--timeout {args.timeout} is not a number of seconds above 0")
+    if args.alpn is not None and not all(p.strip() for p in args.alpn.split(",")):
+        raise UsageError(f"--alpn {args.alpn!r} has an empty protocol name (leave --alpn out to offer none)")
+    if args.get is not None:
+        try:
+            http.check_path(args.get)
+        except ValueError as exc:
+            raise UsageError(f"--get: {exc}") from None
+    if args.offline and args.cafile:
+        raise UsageError("--cafile does not apply with --offline: the stand-in's own CA is trusted")
+    if args.offline and args.port not in (None, 443):
+        raise UsageError(f"--offline plays {SERVER_NAME}:443; port {args.port} would not be it")
 
 
 def resolve_target(args: argparse.Namespace) -> Target:
@@ -166,19 +216,6 @@ def resolve_target(args: argparse.Namespace) -> Target:
         return target
     port = 443 if args.port is None else args.port
     return Target(args.host, port, args.servername or args.host, args.cafile)
-
-
-def http_get(sock: object, host: str, path: str, limit: int = 1 << 20) -> bytes:
-    """Send a minimal HTTP/1.1 GET and read the answer until the server closes (or ``limit`` bytes)."""
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: tlslab\r\n\r\n"
-    sock.sendall(request.encode("ascii"))  # type: ignore[attr-defined]
-    data = b""
-    while len(data) < limit:
-        chunk = sock.recv(65536)  # type: ignore[attr-defined]
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def print_session(sock: object, offered_session: bool = False) -> None:
@@ -209,9 +246,10 @@ def run_connect(args: argparse.Namespace) -> int:
     """``tlslab connect``: handshake, print what was negotiated, optionally GET a path."""
     from .connection import connect
 
-    groups = parse_names(args.groups, ALL_GROUPS, "group")
-    suites = parse_names(args.ciphers, SUITES, "cipher suite")
-    alpn = [p.strip() for p in args.alpn.split(",") if p.strip()] if args.alpn else None
+    check_connect_args(args)
+    groups = _names(args.groups, ALL_GROUPS, "group")
+    suites = _names(args.ciphers, SUITES, "cipher suite")
+    alpn = [p.strip() for p in args.alpn.split(",")] if args.alpn is not None else None
     resumption = _resumption_options(args)
     with resolve_target(args) as target:
         if args.host == SERVER_NAME:
@@ -234,9 +272,9 @@ def run_connect(args: argparse.Namespace) -> int:
                 sock.key_update(True)  # RFC 8446 §4.6.3: and ask the server to update too
                 _line("update", "KeyUpdate sent (update_requested)")
             if args.get is not None:
-                response = http_get(sock, target.server_hostname, args.get)
-                status = response.split(b"\r\n", 1)[0].decode("latin-1")
-                _line("status", status or "(no answer)")
+                sock.sendall(http.request(args.get, target.server_hostname))
+                answer = http.read_until(sock, limit=1 << 20)  # to the end: --sess-out reads on after it
+                _line("status", http.status_line(answer) or "(no answer)")
             if args.sess_out:
                 _save_session(sock, args.sess_out)
     return 0
@@ -282,6 +320,8 @@ def _save_session(sock: object, path: str) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """``tlslab serve``: the tlslab server with --cert, else the stand-in; serve until Ctrl-C."""
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a TCP port (0 to 65535; 0 picks a free one)")
     if args.cert or args.key or args.client_ca or args.early_data:
         return run_tlslab_server(args)
     with StandIn(args.host, args.port) as stand_in:
@@ -306,7 +346,6 @@ def tlslab_server_from_args(args: argparse.Namespace) -> TLSLabServer:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     from .client import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS
-    from .connection import parse_cipher_suites, parse_groups
     from .lab.serve import TLSLabServer
     from .psk import TicketStore
     from .server import ServerConfig
@@ -319,20 +358,22 @@ def tlslab_server_from_args(args: argparse.Namespace) -> TLSLabServer:
         chain = x509.load_pem_x509_certificates(f.read())
     with open(args.key, "rb") as f:
         key = load_pem_private_key(f.read(), password=None)
+    if chain[0].public_key() != key.public_key():  # else every client fails on CertificateVerify
+        raise UsageError(f"--key {args.key} is not the private key of --cert {args.cert}'s first certificate")
     client_ca = None
     if args.client_ca:
         with open(args.client_ca, "rb") as f:
             client_ca = x509.load_pem_x509_certificates(f.read())
-    suites = parse_names(args.ciphers, SUITES, "cipher suite")
-    groups = parse_names(args.groups, ALL_GROUPS, "group")
+    suites = _names(args.ciphers, SUITES, "cipher suite")
+    groups = _names(args.groups, ALL_GROUPS, "group")
     alpn = tuple(p.strip() for p in args.alpn.split(",") if p.strip())
 
     def make_config(store: object) -> ServerConfig:
         return ServerConfig(
             certificate_chain=chain,
             private_key=key,  # type: ignore[arg-type]
-            cipher_suites=parse_cipher_suites(suites) if suites else DEFAULT_CIPHER_SUITES,
-            groups=parse_groups(groups) if groups else DEFAULT_GROUPS,
+            cipher_suites=suites or DEFAULT_CIPHER_SUITES,
+            groups=groups or DEFAULT_GROUPS,
             alpn_protocols=alpn,
             num_tickets=2,
             ticket_store=store,  # type: ignore[arg-type]
@@ -367,9 +408,23 @@ def run_tlslab_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM as Ctrl-C: servers stop, JupyterLab too, temporary keys are deleted
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tlslab`` console script and ``python -m tlslab``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] not in (["lab"], ["serve"]) or threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["lab"]:
         return run_lab(argv[1:])
     if argv[:1] == ["grade"]:
@@ -387,6 +442,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
     except (TLSError, OSError, ValueError) as exc:
         print(f"error: {exc or type(exc).__name__}", file=sys.stderr)
         return 1

@@ -11,13 +11,14 @@ one name::
 
 The handshake has a deadline and so has every read after it (``TLSTimeout``; see ``TLSSocket``
 for what ``timeout`` bounds); a peer that closes the TCP
-connection without close_notify gets ``ConnectionClosed`` (the data may have
+connection without close_notify gets ``ConnectionLost`` (the data may have
 been truncated by an attacker, RFC 8446 §6.1). All the protocol lives in
 ``client.py``; this module only does I/O.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import time
@@ -29,8 +30,9 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 
+from .certverify import load_trust_roots
 from .client import (
     DEFAULT_CIPHER_SUITES,
     DEFAULT_GROUPS,
@@ -40,13 +42,13 @@ from .client import (
     ConnectionClosed,
     Ticket,
 )
-from .constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, CipherSuite, ContentType, NamedGroup
-from .errors import ConnectionClosed as ConnectionClosedError
-from .errors import TLSError, TLSTimeout
+from .constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, ContentType, parse_names
+from .errors import ConnectionLost, TLSError, TLSTimeout
+from .keyexchange import ALL_GROUPS
 from .keylog import KeyLog, KeyLogCallback
 from .record import HEADER_LEN
 from .record import RECORD_HEADER as _HEADER
-from .suites import suite_by_name
+from .suites import SUITES
 
 RECV_SIZE = 1 << 17  # bytes we ask the socket for at once: several records
 SEND_BATCH = 1 << 18  # application data sealed into one send buffer before it is written
@@ -75,6 +77,9 @@ def connect(
     **options: Any,
 ) -> TLSSocket:
     """Open a TCP connection to ``host:port`` and complete a TLS 1.3 handshake.
+
+    This is the real ``host``: offline, ``tlslab.lab.reach_example_com().connect()`` reaches the
+    course's stand-in for example.com instead (and says which one it reached).
 
     ``session`` is a ``Ticket`` from an earlier connection's ``tls.session`` (RFC 8446 §2.2);
     ``early_data`` goes out as 0-RTT if that ticket allows it, else right after the handshake
@@ -124,16 +129,49 @@ def make_config(
     keylog: str | os.PathLike[str] | KeyLogCallback | None = None,
     **options: Any,
 ) -> ClientConfig:
-    """A ``ClientConfig`` from ``ssl``-style arguments (names as IANA spells them)."""
+    """A ``ClientConfig`` from ``ssl``-style arguments (names as IANA spells them).
+
+    The files are checked here, before any connection: a missing or unreadable ``cafile``, one
+    with no PEM certificate, or a ``keylog`` (or ``$SSLKEYLOGFILE``) that cannot be written is
+    a ``ValueError`` naming the file, not a failure in the middle of the handshake.
+    """
+    check_files(cafile, keylog)
     return ClientConfig(
         server_name=server_hostname,
         cafile=cafile,
         alpn_protocols=tuple(alpn_protocols or ()),
-        groups=parse_groups(groups) if groups else DEFAULT_GROUPS,
-        cipher_suites=parse_cipher_suites(cipher_suites) if cipher_suites else DEFAULT_CIPHER_SUITES,
+        groups=parse_names(groups, ALL_GROUPS, "group") if groups else DEFAULT_GROUPS,
+        cipher_suites=parse_names(cipher_suites, SUITES, "cipher suite")
+        if cipher_suites
+        else DEFAULT_CIPHER_SUITES,
         keylog=KeyLog(keylog) if isinstance(keylog, (str, os.PathLike)) else keylog,
         **options,
     )
+
+
+def check_files(cafile: str | None, keylog: str | os.PathLike[str] | KeyLogCallback | None) -> None:
+    """Raise ValueError, naming the file, unless ``cafile`` holds PEM certificates and the key logs can be written."""
+    if cafile is not None:
+        try:
+            load_trust_roots(cafile)
+        except IsADirectoryError:
+            raise ValueError(f"cafile {cafile}: is a directory, not a PEM file of certificates") from None
+        except (TLSError, ValueError):  # before OSError: a TLSError is one (BadCertificate: no PEM)
+            raise ValueError(f"cafile {cafile}: no PEM certificate in it") from None
+        except OSError as exc:
+            raise ValueError(f"cafile {cafile}: {exc.strerror or exc}") from None
+    path: str | os.PathLike[str] | None
+    if keylog is None:  # then the client writes to $SSLKEYLOGFILE, if set (tlslab.keylog)
+        what, path = "SSLKEYLOGFILE", os.environ.get("SSLKEYLOGFILE")
+    else:
+        what, path = "keylog", keylog if isinstance(keylog, (str, os.PathLike)) else None
+    if path:
+        try:  # what KeyLog does for each line: append, creating the file owner-only
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise ValueError(
+                f"{what} {os.fspath(path)}: cannot write to it ({exc.strerror or exc})"
+            ) from None
 
 
 def _resumption_and_identity(
@@ -165,24 +203,6 @@ def _handshake(sock: socket.socket, config: ClientConfig, timeout: float | None)
         sock.close()
         raise
     return tls
-
-
-def parse_groups(names: Iterable[str | int]) -> tuple[NamedGroup, ...]:
-    """Group names as IANA spells them (``x25519``, ``secp256r1``, ...) or code points."""
-    out = []
-    for name in names:
-        if isinstance(name, int):
-            out.append(NamedGroup(name))
-        elif name in NamedGroup.__members__:
-            out.append(NamedGroup[name])
-        else:
-            raise ValueError(f"unknown group {name!r} (choose from {', '.join(NamedGroup.__members__)})")
-    return tuple(out)
-
-
-def parse_cipher_suites(names: Iterable[str | int]) -> tuple[CipherSuite, ...]:
-    """Suite names as IANA spells them (``TLS_AES_128_GCM_SHA256``, ...) or code points."""
-    return tuple(CipherSuite(n) if isinstance(n, int) else CipherSuite(suite_by_name(n).code) for n in names)
 
 
 class TLSSocket:
@@ -252,7 +272,7 @@ class TLSSocket:
         except TimeoutError as exc:
             raise TLSTimeout(f"could not send within {self.timeout} s") from exc
         except OSError as exc:
-            raise ConnectionClosedError(f"connection lost while sending: {exc}") from exc
+            raise ConnectionLost(f"connection lost while sending: {exc}") from exc
 
     def _flush(self) -> None:
         data = self.connection.data_to_send()
@@ -274,13 +294,13 @@ class TLSSocket:
         except TimeoutError as exc:
             raise TLSTimeout(self._timeout_reason()) from exc
         except OSError as exc:
-            raise ConnectionClosedError(f"connection lost: {exc}") from exc
+            raise ConnectionLost(f"connection lost: {exc}") from exc
         if not n:
             if self.connection.handshake_complete:
-                raise ConnectionClosedError(
+                raise ConnectionLost(
                     "peer closed the connection without close_notify: the data may be truncated"
                 )
-            raise ConnectionClosedError("peer closed the connection during the handshake")
+            raise ConnectionLost("peer closed the connection during the handshake")
         self._rend = end + n
 
     def _read_more(self) -> None:
@@ -579,11 +599,54 @@ def certificate_dict(cert: x509.Certificate) -> dict[str, Any]:
         "notBefore": _ssl_time(cert.not_valid_before_utc),
         "notAfter": _ssl_time(cert.not_valid_after_utc),
     }
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return out
-    entries: list[tuple[str, str]] = [("DNS", n) for n in san.get_values_for_type(x509.DNSName)]
-    entries += [("IP Address", str(ip)) for ip in san.get_values_for_type(x509.IPAddress)]
-    out["subjectAltName"] = tuple(entries)
+    extensions = {e.oid: e.value for e in cert.extensions}
+    san = extensions.get(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    if isinstance(san, x509.SubjectAlternativeName):
+        entries = tuple(entry for name in san if (entry := _san_entry(name)) is not None)
+        out["subjectAltName"] = entries
+    aia = extensions.get(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
+    if isinstance(aia, x509.AuthorityInformationAccess):
+        for key, method in (
+            ("OCSP", AuthorityInformationAccessOID.OCSP),
+            ("caIssuers", AuthorityInformationAccessOID.CA_ISSUERS),
+        ):
+            uris = tuple(
+                d.access_location.value
+                for d in aia
+                if d.access_method == method and isinstance(d.access_location, x509.UniformResourceIdentifier)
+            )
+            if uris:
+                out[key] = uris
+    crl = extensions.get(ExtensionOID.CRL_DISTRIBUTION_POINTS)
+    if isinstance(crl, x509.CRLDistributionPoints):
+        uris = tuple(
+            n.value
+            for point in crl
+            for n in point.full_name or ()
+            if isinstance(n, x509.UniformResourceIdentifier)
+        )
+        if uris:
+            out["crlDistributionPoints"] = uris
     return out
+
+
+def _san_entry(name: x509.GeneralName) -> tuple[str, str] | None:
+    """One subjectAltName entry as ``ssl`` spells it (OpenSSL's names; IPv6 in upper-case hex groups)."""
+    if isinstance(name, x509.DNSName):
+        return ("DNS", name.value)
+    if isinstance(name, x509.RFC822Name):
+        return ("email", name.value)
+    if isinstance(name, x509.UniformResourceIdentifier):
+        return ("URI", name.value)
+    if isinstance(name, x509.IPAddress):
+        ip = name.value
+        if isinstance(ip, ipaddress.IPv6Address):
+            packed = ip.packed
+            return (
+                "IP Address",
+                ":".join(f"{int.from_bytes(packed[i : i + 2], 'big'):X}" for i in range(0, 16, 2)),
+            )
+        return ("IP Address", str(ip))
+    if isinstance(name, x509.RegisteredID):
+        return ("Registered ID", name.value.dotted_string)
+    return None

@@ -7,7 +7,11 @@ extensions) stay plain ``int``: use ``name_of`` to print either.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=IntEnum)
 
 TLS13 = 0x0304  # ProtocolVersion of TLS 1.3 (§4.2.1)
 SSL3 = 0x0300  # Appendix D.5: a legacy_version this low or lower is refused
@@ -204,3 +208,30 @@ def name_of(enum: type[IntEnum], value: int) -> str:
         if (other := OTHER_NAMES.get(enum.__name__, {}).get(value)) is not None:
             return other
         return f"GREASE({value:#06x})" if is_grease(value) else f"unknown({value:#06x})"
+
+
+def parse_names(names: str | Iterable[str | int], choices: Iterable[E], what: str) -> tuple[E, ...]:
+    """The members of ``choices`` that ``names`` spell, as IANA registers them (case does not matter).
+
+    ``names`` is a comma-separated string (``"x25519,secp256r1"``) or a sequence of names; an int
+    is taken as a code point of the same enum as it is. The one name parser of the CLI and of
+    ``tlslab.connect``: ``parse_names("X25519", ALL_GROUPS, "group") == (NamedGroup.x25519,)``.
+
+    Raises:
+        ValueError: a name that is not one of ``choices``; the message lists the choices.
+    """
+    members = tuple(choices)
+    by_name = {member.name.lower(): member for member in members}
+    if isinstance(names, str):
+        names = names.split(",")
+    parsed = []
+    for name in names:
+        if isinstance(name, int):
+            parsed.append(type(members[0])(name))
+            continue
+        member = by_name.get(name.strip().lower())
+        if member is None:
+            choice = ", ".join(m.name for m in members)
+            raise ValueError(f"unknown {what} {name.strip()!r} (choose from {choice})")
+        parsed.append(member)
+    return tuple(parsed)

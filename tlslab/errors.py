@@ -54,8 +54,11 @@ class AlertDescription(IntEnum):
     no_application_protocol = 120
 
 
-class TLSError(Exception):
-    """Base of everything tlslab raises about a connection."""
+class TLSError(OSError):
+    """Base of everything tlslab raises about a connection.
+
+    An ``OSError``, like ``ssl.SSLError``: code written for ``ssl`` (``except OSError``) catches it.
+    """
 
 
 class AlertError(TLSError):
@@ -211,12 +214,16 @@ class PeerAlert(TLSError):
         super().__init__(f"peer sent alert {name}")
 
 
-class ConnectionClosed(TLSError):
-    """The transport closed, or the connection was already closed."""
+class ConnectionLost(TLSError):
+    """The transport went away without a TLS close: closed early, reset, or closed without close_notify.
+
+    Not to be confused with the event ``tlslab.events.ConnectionClosed``: the peer's close_notify,
+    a clean end (RFC 8446 §6.1).
+    """
 
 
-class TLSTimeout(TLSError):
-    """The peer stayed silent for longer than the timeout."""
+class TLSTimeout(TLSError, TimeoutError):
+    """The peer stayed silent for longer than the timeout; a ``TimeoutError`` too, like ``socket.timeout``."""
 
 
 _BY_ALERT: dict[AlertDescription, type[AlertError]] = {}

@@ -32,6 +32,7 @@ import html
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tlslab.course.nb import short_hex
 from tlslab.errors import DecodeError
 
 UNIVERSAL, APPLICATION, CONTEXT, PRIVATE = 0, 1, 2, 3
@@ -465,9 +466,8 @@ def _decode_string(tag_number: int, content: bytes) -> str:
         raise DecodeError(f"bad {name}: {exc}") from None
 
 
-def _short_hex(data: bytes, limit: int = 16) -> str:
-    text = data[:limit].hex(" ")
-    return text + " …" if len(data) > limit else text or "(empty)"
+def _short_hex(data: bytes) -> str:
+    return short_hex(data, 16, sep=" ", more=" …") or "(empty)"
 
 
 def _bytes_text(data: bytes) -> str:

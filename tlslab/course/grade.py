@@ -259,6 +259,9 @@ def _execute(nb: nbformat.NotebookNode, cell_timeout: int, grade_timeout: int, s
                 grade_timeout if c.get("id", "").startswith("tlslab-grade") else cell_timeout
             ),
             kernel_name="python3",
+            # quiet ipykernel's own log (its "running over TCP without encryption" warning, once per
+            # submission): the kernel runs on loopback for us alone; errors still show
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
             allow_errors=True,
             interrupt_on_timeout=True,
             error_on_timeout={"ename": "CellTimeoutError", "evalue": "cell timed out", "traceback": []},

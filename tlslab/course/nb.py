@@ -156,10 +156,17 @@ def _colours(spans: list[Span], size: int) -> list[int | None]:
     return owner
 
 
-def _short_hex(chunk: bytes, limit: int = 16) -> str:
-    if len(chunk) <= limit:
-        return chunk.hex(" ")
-    return f"{chunk[:limit].hex(' ')} ... ({len(chunk)} bytes)"
+def short_hex(data: bytes, nbytes: int = 8, *, sep: str = "", more: str = "…") -> str:
+    """The first ``nbytes`` bytes of ``data`` in hex (``sep`` between bytes), then ``more`` if there are more.
+
+    The one way the course shortens bytes for display: ``short_hex(secret)`` -> ``'b3eddb126e067f35…'``.
+    """
+    text = data[:nbytes].hex(sep) if sep else data[:nbytes].hex()
+    return text + (more if len(data) > nbytes else "")
+
+
+def _span_hex(chunk: bytes) -> str:
+    return short_hex(chunk, 16, sep=" ", more=f" ... ({len(chunk)} bytes)")
 
 
 @dataclass
@@ -235,7 +242,7 @@ class AnnotatedHex:
             else:
                 dump.append(hexdump(self.data[line : line + self.width]).replace("0000", f"{line:04x}", 1))
         legend = [
-            f"{'  ' * span.depth}[{span.where}] {span.label}: {_short_hex(self.data[span.start : span.end])}"
+            f"{'  ' * span.depth}[{span.where}] {span.label}: {_span_hex(self.data[span.start : span.end])}"
             for span in self.spans
             if not self.window or (span.start < self.window[1] and self.window[0] < span.end)
         ]
@@ -272,7 +279,7 @@ def describe_field(data: bytes, fields: list[Any], index: int) -> str:
     span = flatten_fields(fields)[index]
     chunk = bytes(data)[span.start : span.end]
     size = f"{len(chunk)} byte" + ("" if len(chunk) == 1 else "s")
-    text = f"{span.label}: bytes {span.where} ({size}) = {_short_hex(chunk, 32) or '(empty)'}"
+    text = f"{span.label}: bytes {span.where} ({size}) = {short_hex(chunk, 32, sep=' ', more=f' ... ({len(chunk)} bytes)') or '(empty)'}"
     if 0 < len(chunk) <= 4:
         text += f" (int {int.from_bytes(chunk, 'big')})"
     if len(chunk) >= 3 and all(32 <= b < 127 for b in chunk):

@@ -32,7 +32,8 @@ from tlslab import extensions as ext
 from tlslab.client import ClientConfig, ClientConnection
 from tlslab.constants import DOWNGRADE_TLS12, TLS12, ContentType, ExtensionType, name_of
 from tlslab.errors import AlertDescription, TLSError
-from tlslab.lab import pki
+from tlslab.lab import http, pki
+from tlslab.lab.loopback import LoopbackServer
 from tlslab.messages import ClientHello, ServerHello, decode_handshake
 from tlslab.record import RecordProtection, plaintext_record
 from tlslab.server import ServerConfig, ServerConnection
@@ -41,7 +42,7 @@ from tlslab.suites import Suite
 LOOPBACK = "127.0.0.1"
 TIMEOUT = 5.0
 HEADER = 5  # bytes of a record header: type, legacy_record_version, length (RFC 8446 §5.1)
-REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 24\r\nConnection: close\r\n\r\nhello from the attacker\n"
+REPLY = http.response(b"hello from the attacker\n")
 
 # tamper(direction, index, record) -> the record to forward, or None to cut the connection.
 # direction is "client" (client -> server) or "server"; index counts records per direction from 0.
@@ -130,48 +131,21 @@ class ChosenCertServer:
         close_notify: bool = True,
     ) -> None:
         self.reply, self.close_notify = reply, close_notify
-        self.errors: list[BaseException] = []
         self._context = _server_context(leaf, chain)
-        self._listener = socket.create_server((LOOPBACK, 0))
-        self._listener.settimeout(0.1)
-        self.host, self.port = self._listener.getsockname()[:2]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"chosen-cert:{self.port}", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                raw, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            raw.settimeout(TIMEOUT)
-            try:
-                self._handle(raw)
-            except (OSError, ssl.SSLError) as exc:  # e.g. the client refused our certificate
-                self.errors.append(exc)
-            finally:
-                raw.close()
+        self._server = LoopbackServer(self._handle, timeout=TIMEOUT, concurrent=False, name="chosen-cert")
+        self.host, self.port = self._server.host, self._server.port
+        self.errors = self._server.errors  # e.g. the client refused our certificate
 
     def _handle(self, raw: socket.socket) -> None:
         conn = self._context.wrap_socket(raw, server_side=True)
-        request = b""
-        while b"\r\n\r\n" not in request:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            request += chunk
+        http.read_head(conn)
         conn.sendall(self.reply)
         if self.close_notify:
             conn.unwrap()
         conn.close()  # without unwrap(): the TCP connection ends with no close_notify
 
     def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._thread.join(timeout=2)
+        self._server.stop()
 
     def __enter__(self) -> ChosenCertServer:
         return self
@@ -209,27 +183,24 @@ class Relay:
             raise ValueError("the relay only talks to 127.0.0.1")
         self.target, self.tamper = target, tamper
         self.log: list[tuple[str, bytes]] = []
-        self._listener = socket.create_server((LOOPBACK, 0))
-        self._listener.settimeout(TIMEOUT)
-        self.host, self.port = self._listener.getsockname()[:2]
         self._threads: list[threading.Thread] = []
         self._sockets: list[socket.socket] = []
-        self._accept = threading.Thread(target=self._serve, name=f"relay:{self.port}", daemon=True)
-        self._accept.start()
+        self._server = LoopbackServer(self._relay, timeout=TIMEOUT, name="relay")
+        self.host, self.port = self._server.host, self._server.port
 
-    def _serve(self) -> None:
-        try:
-            client, _ = self._listener.accept()
-        except OSError:
-            return
+    def _relay(self, client: socket.socket) -> None:
+        """One client: connect to the target and pump each direction on a thread of its own."""
         server = socket.create_connection(self.target, timeout=TIMEOUT)
-        client.settimeout(TIMEOUT)
         self._sockets += [client, server]
         cut = threading.Event()
+        pumps = []
         for source, sink, direction in ((client, server, "client"), (server, client, "server")):
             thread = threading.Thread(target=self._pump, args=(source, sink, direction, cut), daemon=True)
-            self._threads.append(thread)
+            pumps.append(thread)
             thread.start()
+        self._threads += pumps
+        for thread in pumps:  # the client's socket stays open until both directions are done
+            thread.join()
 
     def _pump(self, source: socket.socket, sink: socket.socket, direction: str, cut: threading.Event) -> None:
         pending, index = b"", 0
@@ -256,8 +227,7 @@ class Relay:
 
     def stop(self) -> None:
         """Let both directions drain (up to a second each), then close everything."""
-        self._listener.close()
-        self._accept.join(timeout=2)
+        self._server.stop()
         for thread in self._threads:
             thread.join(timeout=1)
         for s in self._sockets:

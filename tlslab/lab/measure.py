@@ -34,13 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tlslab.constants import CipherSuite, ContentType
+from tlslab.lab import http
 from tlslab.lab import standin as lab
 from tlslab.record import HEADER_LEN, RecordProtection, RecordReader, split_fragments
 from tlslab.suites import SUITES, Suite
 
 MIB = 1 << 20
 KIB = 1 << 10
-RECV_SIZE = 1 << 17
 MAX_BULK = 256 * MIB  # the largest GET /bytes/N the TimingServer serves
 DEFAULT_SUITE = SUITES[CipherSuite.TLS_AES_128_GCM_SHA256]
 
@@ -247,11 +247,7 @@ def timing_response(path: str, method: str = "GET") -> bytes:
         status = "404 Not Found"
     if method not in ("GET", "HEAD"):
         status, body = "405 Method Not Allowed", b"method not allowed\n"
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n"
-        "Server: tlslab-timing\r\nConnection: keep-alive\r\n\r\n"
-    )
-    return head.encode("ascii") + (b"" if method == "HEAD" else body)
+    return http.response(body, status, server="tlslab-timing", keep_alive=True, head_only=method == "HEAD")
 
 
 class TimingServer(lab.StandIn):
@@ -269,29 +265,22 @@ class TimingServer(lab.StandIn):
 
     def __init__(self, *, nodelay: bool = True, **options: Any) -> None:
         self.nodelay = nodelay
-        super().__init__(**options)
+        super().__init__(nodelay=nodelay, **options)
 
     def _handle(self, raw: socket.socket) -> None:
-        if self.nodelay:  # send each answer at once; see the class docstring
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            with self._context.wrap_socket(raw, server_side=True) as conn:
-                while True:
-                    head = _read_head(conn)
-                    method, path = lab.parse_request_line(head)
-                    if not method:
-                        break
-                    conn.sendall(timing_response(path, method))
-                    if b"\r\nconnection: close" in head.lower():
-                        break
-                try:
-                    conn.unwrap()
-                except OSError:
-                    pass
-        except OSError as exc:  # ssl.SSLError is an OSError: a client that hangs up early
-            self.errors.append(exc)
-        finally:
-            raw.close()
+        with self._context.wrap_socket(raw, server_side=True) as conn:
+            while True:
+                head = http.read_head(conn)
+                method, path = http.parse_request_line(head)
+                if not method or http.END_OF_HEAD not in head:
+                    break
+                conn.sendall(timing_response(path, method))
+                if http.wants_close(head):
+                    break
+            try:
+                conn.unwrap()
+            except OSError:
+                pass
 
     def describe(self) -> str:
         return f"the stand-in for example.com with keep-alive and /bytes/N, on {self.host}:{self.port}"
@@ -353,17 +342,6 @@ def serve_until_stdin_closes(nodelay: bool = True) -> None:
         sys.stdin.read()
 
 
-def _read_head(conn: Any) -> bytes:
-    """A request head, up to the blank line; b"" when the client closed (or sent too much)."""
-    data = b""
-    while b"\r\n\r\n" not in data and len(data) < lab.MAX_REQUEST_HEAD:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return b""
-        data += chunk
-    return data
-
-
 def http_get(
     sock: Any, path: str = "/", host: str = lab.SERVER_NAME, *, keep_alive: bool = True
 ) -> tuple[str, int]:
@@ -372,8 +350,7 @@ def http_get(
     Reads the head, then exactly Content-Length bytes of body, so the connection can carry
     the next request. Returns ``(status line, body length)``; the body itself is dropped.
     """
-    connection = "keep-alive" if keep_alive else "close"
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: {connection}\r\n\r\n".encode("ascii"))
+    sock.sendall(http.request(path, host, keep_alive=keep_alive))
     return read_answer(sock)
 
 
@@ -382,30 +359,8 @@ def read_answer(sock: Any) -> tuple[str, int]:
 
     Returns ``(status line, body length)``; the body itself is dropped.
     """
-    buffer = bytearray()
-    while b"\r\n\r\n" not in buffer:
-        buffer += _recv(sock)
-    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
-    length = _content_length(head)
-    received = len(rest)
-    while received < length:
-        received += len(_recv(sock))
-    return head.split(b"\r\n", 1)[0].decode("latin-1"), length
-
-
-def _recv(sock: Any) -> bytes:
-    chunk = sock.recv(RECV_SIZE)
-    if not chunk:
-        raise ConnectionError("the server closed the connection in the middle of an answer")
-    return chunk
-
-
-def _content_length(head: bytes) -> int:
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value)
-    raise ValueError("the answer has no Content-Length")
+    head, body = http.read_response(sock)
+    return http.status_line(head), len(body)
 
 
 if __name__ == "__main__":

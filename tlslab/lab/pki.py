@@ -16,24 +16,19 @@ Key kinds: ``KEY_KINDS``. RSA keys are 2048 bits to keep tests fast.
 
 ``rsa-pss`` (a SubjectPublicKeyInfo with algorithm id-RSASSA-PSS, RFC 4055):
 cryptography 48 can *load* such keys but not *write* them: it sees a plain RSA
-key and would encode it as rsaEncryption. So for this kind we generate the key
-with ``openssl genpkey -algorithm RSA-PSS`` and keep openssl's PKCS#8 PEM
-(``Issued.key_pem()`` returns it). A certificate for such a key is built by
-cryptography as a template signed by the key itself, then re-signed by
-``openssl x509 -force_pubkey <pss key> -CA <issuer>`` so that its SPKI says
-RSASSA-PSS. An rsa-pss *issuer* signs with RSASSA-PSS padding. Without the
-``openssl`` command these raise ``RuntimeError`` saying so. Limitation: openssl
-3.0 checks the template's validity dates, so an rsa-pss certificate must be
-valid now (use another key kind for expired or future certificates).
+key and would encode it as rsaEncryption. So for this kind we let cryptography
+write an ordinary RSA key and certificate, then put the id-RSASSA-PSS
+AlgorithmIdentifier (no parameters: any hash, RFC 4055 §3.1) in their place:
+in the PKCS#8 key (``Issued.key_pem()`` returns it) and in the certificate's
+SPKI, whose TBSCertificate the issuer then signs again. An rsa-pss *issuer*
+signs with RSASSA-PSS padding. No ``openssl`` command is needed.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +78,8 @@ _KU = {
 class Issued:
     """A certificate and its private key.
 
-    ``pkcs8`` holds openssl's own PEM for ``rsa-pss`` keys (cryptography cannot
-    write an id-RSASSA-PSS key); ``key_pem()`` prefers it.
+    ``pkcs8`` holds the id-RSASSA-PSS PEM of ``rsa-pss`` keys (cryptography cannot
+    write one); ``key_pem()`` prefers it.
     """
 
     cert: x509.Certificate
@@ -123,8 +118,8 @@ class Issued:
 def make_key(kind: str = "ecdsa-p256") -> PrivateKey:
     """A new private key of ``kind`` (one of ``KEY_KINDS``).
 
-    For ``rsa-pss`` the result is the RSA key openssl made; cryptography forgets
-    that it was an RSA-PSS key, so use ``issue(key_kind="rsa-pss")`` for certificates.
+    For ``rsa-pss`` the result is a plain RSA key (cryptography has no RSA-PSS key
+    type), so use ``issue(key_kind="rsa-pss")`` for certificates.
     """
     return _new_key(kind)[0]
 
@@ -208,22 +203,18 @@ def issue(
     usual = _extensions(key, is_ca, dns_names, ip_addresses, extended_key_usage, key_usage)
     for extension, critical in [*usual, *extensions]:
         builder = builder.add_extension(extension, critical)
-    if pkcs8 is not None:  # rsa-pss subject: openssl writes the final certificate
-        if not start <= _now() <= end:
-            raise ValueError(
-                "rsa-pss certificates must be valid now (openssl x509 checks the template's dates)"
-            )
-        # the template is self-signed; openssl sets the real issuer name
-        cert = _openssl_pss_certificate(
-            builder.issuer_name(subject), key, pkcs8, None if self_signed else issuer
-        )
-        return Issued(cert, key, pkcs8)
     if self_signed:
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(public)
-        return Issued(_sign(builder.issuer_name(subject).add_extension(aki, False), key, rsa_pss=False), key)
-    builder = builder.issuer_name(issuer.cert.subject).add_extension(_aki(issuer), False)
-    cert = _sign(builder, issuer.key, issuer.is_rsa_pss)
-    return Issued(cert, key)
+        signer, signer_pss = key, pkcs8 is not None
+        builder = builder.issuer_name(subject).add_extension(aki, False)
+    else:
+        assert issuer is not None
+        signer, signer_pss = issuer.key, issuer.is_rsa_pss
+        builder = builder.issuer_name(issuer.cert.subject).add_extension(_aki(issuer), False)
+    cert = _sign(builder, signer, signer_pss)
+    if pkcs8 is not None:  # rsa-pss subject: the SPKI says id-RSASSA-PSS, signed again
+        cert = _with_pss_spki(cert, signer, signer_pss)
+    return Issued(cert, key, pkcs8)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -243,8 +234,11 @@ def _new_key(kind: str) -> tuple[PrivateKey, bytes | None]:
     if kind == "ed448":
         return ed448.Ed448PrivateKey.generate(), None
     if kind == "rsa-pss":
-        pem = _openssl("genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048")
-        return serialization.load_pem_private_key(pem, password=None), pem
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        der = key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return key, _pem("PRIVATE KEY", _with_pss_algorithm(der))
     raise ValueError(f"unknown key kind {kind!r}; choose from {KEY_KINDS}")
 
 
@@ -297,43 +291,87 @@ def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
 def _sign(builder: x509.CertificateBuilder, key: PrivateKey, rsa_pss: bool) -> x509.Certificate:
     algorithm = _hash_for(key)
     if rsa_pss:  # an id-RSASSA-PSS key may only make RSASSA-PSS signatures (RFC 4055 §1.2)
+        assert algorithm is not None
         pss = padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size)
         return builder.sign(key, algorithm, rsa_padding=pss)
     return builder.sign(key, algorithm)
 
 
-def _openssl(*args: str, cwd: str | None = None) -> bytes:
-    exe = shutil.which("openssl")
-    if exe is None:
-        raise RuntimeError("rsa-pss keys need the openssl command (cryptography cannot write RSA-PSS keys)")
-    result = subprocess.run([exe, *args], capture_output=True, cwd=cwd, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"openssl {args[0]} failed: {result.stderr.decode(errors='replace').strip()}")
-    return result.stdout
+# --- id-RSASSA-PSS keys and certificates, written by hand (RFC 4055 §3.1, RFC 5280 §4.1) ---------
+
+# AlgorithmIdentifier DER: rsaEncryption with its NULL parameters, and id-RSASSA-PSS with none.
+_RSA_ENCRYPTION = bytes.fromhex("300d06092a864886f70d0101010500")
+_RSASSA_PSS = bytes.fromhex("300b06092a864886f70d01010a")
 
 
-def _openssl_pss_certificate(
-    builder: x509.CertificateBuilder, key: rsa.RSAPrivateKey, pkcs8: bytes, issuer: Issued | None
-) -> x509.Certificate:
-    """Re-sign a template with ``openssl x509 -force_pubkey`` so its SPKI says RSASSA-PSS.
+def _der_elements(data: bytes) -> list[bytes]:
+    """The whole TLV elements (header included) inside a DER constructed value's contents."""
+    out, pos = [], 0
+    while pos < len(data):
+        length, header = data[pos + 1], 2
+        if length & 0x80:
+            size = length & 0x7F
+            length, header = int.from_bytes(data[pos + 2 : pos + 2 + size], "big"), 2 + size
+        out.append(data[pos : pos + header + length])
+        pos += header + length
+    return out
 
-    openssl insists that the input certificate be self-signed, checked with the
-    forced RSA-PSS key, so the template is self-signed with PSS padding. openssl
-    adds the authorityKeyIdentifier itself.
-    """
-    template = _sign(builder, key, rsa_pss=True)
-    serial = str(template.serial_number)
-    with tempfile.TemporaryDirectory(prefix="tlslab-pki-") as tmp:
-        Path(tmp, "template.pem").write_bytes(template.public_bytes(serialization.Encoding.PEM))
-        Path(tmp, "subject.key").write_bytes(pkcs8)
-        common = ["x509", "-in", "template.pem", "-preserve_dates", "-set_serial", serial]
-        if issuer is None:
-            pem = _openssl(*common, "-key", "subject.key", cwd=tmp)
-        else:
-            Path(tmp, "issuer.pem").write_bytes(issuer.cert_pem())
-            Path(tmp, "issuer.key").write_bytes(issuer.key_pem())
-            _openssl("pkey", "-in", "subject.key", "-pubout", "-out", "subject.pub", cwd=tmp)
-            digest = _hash_for(issuer.key)
-            args = [*common, "-force_pubkey", "subject.pub", "-CA", "issuer.pem", "-CAkey", "issuer.key"]
-            pem = _openssl(*args, *([f"-{digest.name}"] if digest else []), cwd=tmp)
-    return x509.load_pem_x509_certificate(pem)
+
+def _der(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    length = (
+        bytes([n])
+        if n < 0x80
+        else bytes([0x80 | (n.bit_length() + 7) // 8]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    )
+    return bytes([tag]) + length + content
+
+
+def _contents(element: bytes) -> bytes:
+    """The contents of one whole TLV element (its header skipped)."""
+    return element[2 + (element[1] & 0x7F if element[1] & 0x80 else 0) :]
+
+
+def _with_pss_algorithm(pkcs8: bytes) -> bytes:
+    """A PKCS#8 PrivateKeyInfo (RFC 5208) whose algorithm is id-RSASSA-PSS instead of rsaEncryption."""
+    version, algorithm, key = _der_elements(_contents(pkcs8))
+    assert algorithm == _RSA_ENCRYPTION
+    return _der(0x30, version + _RSASSA_PSS + key)
+
+
+def _with_pss_spki(cert: x509.Certificate, signer: PrivateKey, signer_pss: bool) -> x509.Certificate:
+    """``cert`` with id-RSASSA-PSS as its SPKI algorithm, the TBSCertificate signed again by ``signer``."""
+    tbs_element, signature_algorithm, _ = _der_elements(
+        _contents(cert.public_bytes(serialization.Encoding.DER))
+    )
+    fields = _der_elements(_contents(tbs_element))
+    spki = 6  # version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo
+    algorithm, public_key = _der_elements(_contents(fields[spki]))
+    assert algorithm == _RSA_ENCRYPTION
+    fields[spki] = _der(0x30, _RSASSA_PSS + public_key)
+    tbs = _der(0x30, b"".join(fields))
+    signature = _signature(signer, signer_pss, tbs)
+    return x509.load_der_x509_certificate(
+        _der(0x30, tbs + signature_algorithm + _der(0x03, b"\x00" + signature))
+    )
+
+
+def _signature(key: PrivateKey, rsa_pss: bool, data: bytes) -> bytes:
+    """What ``_sign`` would sign ``data`` with: the same key, hash and padding."""
+    algorithm = _hash_for(key)
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        return key.sign(data)
+    assert algorithm is not None
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(algorithm))
+    if rsa_pss:
+        return key.sign(
+            data, padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size), algorithm
+        )
+    return key.sign(data, padding.PKCS1v15(), algorithm)
+
+
+def _pem(label: str, der: bytes) -> bytes:
+    body = base64.encodebytes(der).replace(b"\n", b"")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return b"\n".join([f"-----BEGIN {label}-----".encode(), *lines, f"-----END {label}-----".encode(), b""])

@@ -20,7 +20,6 @@ With ``echo=True`` there is no page: each line the client sends comes back (like
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +34,8 @@ from tlslab.events import (
     Event,
     HandshakeComplete,
 )
+from tlslab.lab import http
+from tlslab.lab.loopback import LoopbackServer
 from tlslab.psk import TicketStore
 from tlslab.server import ServerConfig, ServerConnection, State
 
@@ -76,9 +77,7 @@ def http_page(conn: ServerConnection, served: ServedConnection) -> bytes:
         f"alpn        {conn.alpn_protocol or '-'}",
         *served.notes,  # what a /key-update or /post-handshake-auth request made us do
     ]
-    body = ("\n".join(lines) + "\n").encode()
-    head = f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    return head.encode() + body
+    return http.response(("\n".join(lines) + "\n").encode(), content_type="text/plain")
 
 
 def _early(accepted: bool | None, data: bytes) -> str:
@@ -124,7 +123,7 @@ def serve_connection(sock: socket.socket, config: ServerConfig, *, echo: bool = 
 def _answer(conn: ServerConnection, served: ServedConnection) -> None:
     """Once the request is in: do what its path asks, then the page and close_notify."""
     head = served.early_data + served.request
-    if served.answered or (b"\r\n\r\n" not in head and len(head) <= MAX_REQUEST):
+    if served.answered or (http.END_OF_HEAD not in head and len(head) <= MAX_REQUEST):
         return
     path = _request_path(head)
     if path == POST_HANDSHAKE_AUTH_PATH and not served.auth_requested:
@@ -198,36 +197,18 @@ class TLSLabServer:
         self.timeout = timeout
         self.echo = echo
         self.served: list[ServedConnection] = []
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # --host ::1
-        self._listener = socket.create_server((host, port), family=family)
-        self._listener.settimeout(0.2)
-        self.host, self.port = self._listener.getsockname()[:2]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._server = LoopbackServer(self._handle, host, port, timeout=timeout, name="serve")
+        self.host, self.port = self._server.host, self._server.port
 
     def start(self) -> TLSLabServer:
-        self._thread.start()
+        """Kept for ``with``: the server accepts from the moment it is made."""
         return self
 
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(sock,), daemon=True).start()
-
     def _handle(self, sock: socket.socket) -> None:
-        sock.settimeout(self.timeout)
-        with sock:
-            self.served.append(serve_connection(sock, self.make_config(self.store), echo=self.echo))
+        self.served.append(serve_connection(sock, self.make_config(self.store), echo=self.echo))
 
     def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> TLSLabServer:
         return self.start()

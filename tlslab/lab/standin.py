@@ -18,6 +18,13 @@ answers, with someone else's certificate. ``TLSLAB_REAL_SERVER=host:port`` (and
 ``TLSLAB_REAL_SERVER_CAFILE``) point that check, and what the notebook then talks to, at another
 server: the tests use it to run the notebooks' online path against a real-server-like peer on
 127.0.0.1.
+``Target.connect()`` then connects to whichever it is, and ``Target.describe()`` says which:
+
+    >>> with reach_example_com() as example, example.connect() as tls:   # doctest: +SKIP
+    ...     print(example.describe(), tls.version())
+
+The protocol core never imports this module: ``tlslab.connect("example.com")`` is the real
+example.com, as ``ssl`` would reach it; the stand-in is the course's, chosen here.
 """
 
 from __future__ import annotations
@@ -28,17 +35,19 @@ import socket
 import ssl
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from tlslab.lab import pki
+if TYPE_CHECKING:
+    from tlslab.connection import TLSSocket
+from tlslab.lab import http, pki
+from tlslab.lab.loopback import LoopbackServer
 
 SERVER_NAME = "example.com"
 SERVER_NAMES = ("example.com", "www.example.com")
 LOOPBACK = "127.0.0.1"
 CONNECTION_TIMEOUT = 5.0  # seconds a client may stay silent before its connection is dropped
-MAX_REQUEST_HEAD = 16384
 
 # A page shaped like example.com's (title, <h1>, one paragraph), saying what it really is.
 PAGE = b"""<!doctype html>
@@ -98,34 +107,13 @@ def http_response(path: str, method: str = "GET") -> bytes:
         status, body = "200 OK", PAGE
     else:
         status, body = "404 Not Found", PAGE
-    head = (
-        f"HTTP/1.1 {status}\r\n"
-        "Content-Type: text/html; charset=UTF-8\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        "Server: tlslab-stand-in\r\n"
-        "Connection: close\r\n\r\n"
+    return http.response(
+        body,
+        status,
+        content_type="text/html; charset=UTF-8",
+        server="tlslab-stand-in",
+        head_only=method == "HEAD",
     )
-    return head.encode("ascii") + (b"" if method == "HEAD" else body)
-
-
-def parse_request_line(head: bytes) -> tuple[str, str]:
-    """``(method, path)`` from the first line of an HTTP request head; ``("", "")`` if malformed."""
-    line = head.split(b"\r\n", 1)[0].decode("latin-1")
-    parts = line.split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        return "", ""
-    return parts[0], parts[1]
-
-
-def _read_head(conn: ssl.SSLSocket) -> bytes:
-    """Read a request head (up to the blank line); stops at MAX_REQUEST_HEAD or end of stream."""
-    data = b""
-    while b"\r\n\r\n" not in data and len(data) < MAX_REQUEST_HEAD:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 class StandIn:
@@ -136,6 +124,7 @@ class StandIn:
         key_kind: the leaf certificate's key, one of ``tlslab.lab.pki.KEY_KINDS``.
         keylog_filename: if given, OpenSSL appends the NSS key log of every connection there.
         alpn_protocols: what the server agrees to in ALPN (``http/1.1`` by default).
+        nodelay: send each answer at once (TCP_NODELAY); see ``tlslab.lab.loopback``.
     """
 
     server_name = SERVER_NAME
@@ -148,23 +137,27 @@ class StandIn:
         key_kind: str = "ecdsa-p256",
         keylog_filename: str | os.PathLike[str] | None = None,
         alpn_protocols: tuple[str, ...] = ("http/1.1",),
+        nodelay: bool = True,
     ) -> None:
         self._directory = Path(tempfile.mkdtemp(prefix="tlslab-stand-in-"))
         try:
             self.pki = mint_pki(self._directory, key_kind=key_kind)
             self._context = self._make_context(keylog_filename, alpn_protocols)
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self._listener = socket.create_server((host, port), family=family)
+            # TCP_NODELAY: without it, Nagle's algorithm holds the answer behind the session tickets'
+            # small segments until the client's delayed ACK: ~40 ms per request (notebook 10).
+            self._server = LoopbackServer(
+                self._handle, host, port, timeout=CONNECTION_TIMEOUT, nodelay=nodelay, name="stand-in"
+            )
         except BaseException:
             shutil.rmtree(self._directory, ignore_errors=True)
             raise
-        self._listener.settimeout(0.1)  # so the accept loop notices stop() quickly
-        self.host, self.port = self._listener.getsockname()[:2]
-        self.connections = 0
-        self.errors: list[BaseException] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"stand-in:{self.port}", daemon=True)
-        self._thread.start()
+        self.host, self.port = self._server.host, self._server.port
+        self.errors = self._server.errors
+
+    @property
+    def connections(self) -> int:
+        """How many connections the stand-in has accepted."""
+        return self._server.connections
 
     @property
     def cafile(self) -> str:
@@ -188,44 +181,24 @@ class StandIn:
             context.keylog_filename = os.fspath(keylog_filename)
         return context
 
-    def _serve(self) -> None:
-        """Accept loop: one thread per connection, until stop()."""
-        while not self._stop.is_set():
-            try:
-                raw, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            raw.settimeout(CONNECTION_TIMEOUT)
-            # Without this, Nagle's algorithm holds the answer behind the session tickets' small
-            # segments until the client's delayed ACK: ~40 ms per request (measured in notebook 10).
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._handle, args=(raw,), daemon=True).start()
-
     def _handle(self, raw: socket.socket) -> None:
-        """One connection: TLS handshake, read one request, answer it, close_notify, close."""
-        try:
-            with self._context.wrap_socket(raw, server_side=True) as conn:
-                method, path = parse_request_line(_read_head(conn))
-                if method:
-                    conn.sendall(http_response(path, method))
-                try:
-                    conn.unwrap()  # close_notify: the client reads a clean end of stream
-                except (OSError, ssl.SSLError):
-                    pass
-        except (OSError, ssl.SSLError) as exc:  # a client that hangs up or fails the handshake
-            self.errors.append(exc)
-        finally:
-            raw.close()
+        """One connection: TLS handshake, read one request, answer it, close_notify, close.
+
+        A client that hangs up or fails the handshake raises ``OSError`` (``ssl.SSLError`` is
+        one), which ends up in ``errors``.
+        """
+        with self._context.wrap_socket(raw, server_side=True) as conn:
+            method, path = http.parse_request_line(http.read_head(conn))
+            if method:
+                conn.sendall(http_response(path, method))
+            try:
+                conn.unwrap()  # close_notify: the client reads a clean end of stream
+            except OSError:
+                pass
 
     def stop(self) -> None:
         """Stop listening, wait for the accept loop, and delete the keys and certificates."""
-        self._stop.set()
-        self._listener.close()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
+        self._server.stop()
         shutil.rmtree(self._directory, ignore_errors=True)
 
     def __enter__(self) -> StandIn:
@@ -268,6 +241,17 @@ class Target:
         if self.host == self.server_hostname:
             return f"the real {self.host}:{self.port}"
         return f"{self.server_hostname} as served by {self.host}:{self.port} ({REAL_SERVER_ENV})"
+
+    def connect(self, **options: Any) -> TLSSocket:
+        """``tlslab.connect()`` to this target: its address, name to verify and trust roots.
+
+        ``options`` are ``tlslab.connect``'s (``alpn_protocols``, ``groups``, ``timeout``, ...).
+        """
+        from tlslab.connection import connect  # lazily, as in verified_handshake_failure
+
+        return connect(
+            self.host, self.port, server_hostname=self.server_hostname, cafile=self.cafile, **options
+        )
 
     def close(self) -> None:
         """Stop the stand-in, if this target is one (the real example.com needs nothing)."""

@@ -76,7 +76,7 @@ def fetch_example_com(
     ``provider``: the cryptographic pieces the client runs on (``learner_provider``).
     """
     from tlslab.connection import connect
-    from tlslab.lab import reach_example_com
+    from tlslab.lab import http, reach_example_com
 
     with reach_example_com(offline=offline) as target:
         sock = connect(
@@ -88,7 +88,7 @@ def fetch_example_com(
             provider=provider,
         )
         with sock:
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+            sock.sendall(http.request("/", target.server_hostname))
             return sock.recv_all(), target.describe()
 
 

@@ -174,14 +174,12 @@ class ExplainingStandIn:
         self._config = lambda: ServerConfig(
             [self.pki.leaf.cert, self.pki.intermediate.cert], self.pki.leaf.key
         )
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self.host, self.port = self._listener.getsockname()[:2]
+        from tlslab.lab.loopback import LoopbackServer
+
         self.timeout = timeout
         self.served: list[Served] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        self._server = LoopbackServer(self._serve, timeout=timeout, name="referee")
+        self.host, self.port = self._server.host, self._server.port
 
     @property
     def last_error(self) -> str:
@@ -191,28 +189,18 @@ class ExplainingStandIn:
                 return s.error
         return ""
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            served = Served()
-            self.served.append(served)
-            threading.Thread(target=self._serve, args=(sock, served), daemon=True).start()
-
-    def _serve(self, sock: socket.socket, served: Served) -> None:
+    def _serve(self, sock: socket.socket) -> None:
         from tlslab.errors import TLSError
         from tlslab.events import ApplicationData, ConnectionClosed
-        from tlslab.lab.standin import http_response, parse_request_line
+        from tlslab.lab import http
+        from tlslab.lab.standin import http_response
         from tlslab.server import ServerConnection, State
 
+        served = Served()
+        self.served.append(served)
         conn, request = ServerConnection(self._config()), b""
         try:
             with sock:
-                sock.settimeout(self.timeout)
                 while conn.state is not State.CLOSED:
                     data = sock.recv(65536)
                     if not data:
@@ -224,8 +212,8 @@ class ExplainingStandIn:
                     request += b"".join(e.data for e in events if isinstance(e, ApplicationData))
                     if any(isinstance(e, ConnectionClosed) for e in events):
                         break
-                    if b"\r\n\r\n" in request:
-                        conn.send_application_data(http_response(parse_request_line(request)[1]))
+                    if http.END_OF_HEAD in request:
+                        conn.send_application_data(http_response(http.parse_request_line(request)[1]))
                         conn.close()
                         sock.sendall(conn.data_to_send())
                         break
@@ -238,9 +226,7 @@ class ExplainingStandIn:
         return f"the offline stand-in for example.com on {self.host}:{self.port}, served by tlslab's server"
 
     def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._thread.join(timeout=2)
+        self._server.stop()
         self._dir.cleanup()
 
     def __enter__(self) -> ExplainingStandIn:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tlslab.constants import CipherSuite
+from tlslab.course.nb import short_hex
 from tlslab.keyschedule import (
     KeySchedule,
     finished_key,
@@ -356,11 +357,6 @@ _GROUPS = (
         ),
     ),
 )
-
-
-def short_hex(value: bytes, nbytes: int = 8) -> str:
-    """The first ``nbytes`` bytes in hex, with an ellipsis if there are more."""
-    return value[:nbytes].hex() + ("…" if len(value) > nbytes else "")
 
 
 def _branch_text(name: str, values: Mapping[str, bytes], nbytes: int) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from tlslab.constants import ContentType
+from tlslab.course.nb import short_hex
 from tlslab.record import HEADER_LEN, decode_inner_plaintext, per_record_nonce
 
 
@@ -98,7 +99,7 @@ def _segment(ax: Any, x: float, y: float, w: float, h: float, colour: str, text:
 
 
 def _hex_start(data: bytes, nbytes: int) -> str:
-    return data[:nbytes].hex(" ") + (" …" if len(data) > nbytes else "")
+    return short_hex(data, nbytes, sep=" ", more=" …")
 
 
 def record_figure(record: bytes, inner: bytes, tag_len: int = 16) -> Any:

@@ -26,6 +26,8 @@ from tlslab.client import ApplicationData, ClientConfig, ClientConnection, Conne
 from tlslab.constants import ContentType
 from tlslab.errors import AlertDescription, TLSError
 from tlslab.keylog import MemoryKeyLog
+from tlslab.lab import http
+from tlslab.lab.loopback import LoopbackServer
 from tlslab.record import Record, RecordProtection, RecordReader, plaintext_record
 from tlslab.server import ServerConfig, ServerConnection, State
 from tlslab.suites import Suite
@@ -248,7 +250,10 @@ def alert_record(description: int, level: int = 2) -> bytes:
 
 @dataclass
 class Served:
-    """What a loopback server saw: its port, the events of each connection, and its errors."""
+    """What a loopback server saw: its port, the events of each connection, and its errors.
+
+    ``done`` is set each time a connection has been handled.
+    """
 
     port: int
     events: list[Any] = field(default_factory=list)
@@ -261,46 +266,21 @@ HTTP_RESPONSE_BODY = b"hello from the tlslab server\n"
 
 
 def http_response() -> bytes:
-    body = HTTP_RESPONSE_BODY
-    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    return head.encode() + body
+    return http.response(HTTP_RESPONSE_BODY)
 
 
 @contextmanager
 def _listener(handle: Callable[[socket.socket, Served], None], timeout: float) -> Iterator[Served]:
     """Accept connections on 127.0.0.1 in a thread; ``handle`` each on that thread, in turn."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind((LOOPBACK, 0))
-    listener.listen(4)
-    listener.settimeout(0.1)
-    served = Served(listener.getsockname()[1])
-    stop = threading.Event()
+    served: Served | None = None
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                sock, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            sock.settimeout(timeout)
-            try:
-                handle(sock, served)
-            except Exception as exc:  # kept for the test to look at
-                served.errors.append(exc)
-            finally:
-                sock.close()
-                served.done.set()
+    def run(sock: socket.socket) -> None:
+        assert served is not None
+        handle(sock, served)
 
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
+    with LoopbackServer(run, timeout=timeout, concurrent=False, name="hostile") as loop:
+        served = Served(loop.port, errors=loop.errors, done=loop.finished)
         yield served
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
 
 
 @contextmanager

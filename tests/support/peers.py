@@ -15,15 +15,16 @@ import signal
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tlslab.lab import http
+from tlslab.lab.loopback import LoopbackServer
 
 LOOPBACK = "127.0.0.1"
 PEER_LIFETIME = 120  # seconds: the `timeout` bound on any peer process
@@ -268,76 +269,14 @@ class ThreadServer:
 
 def http_response(body: bytes = HTTP_BODY, status: str = "200 OK") -> bytes:
     """A complete HTTP/1.1 answer that closes the connection."""
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
-        "Connection: close\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-def read_until(sock: Any, marker: bytes | None = None, limit: int = 1 << 22) -> bytes:
-    """Read from a TLS socket (ours, ssl's) until end of stream (b"") or until ``marker`` arrived."""
-    data = b""
-    while len(data) < limit and (marker is None or marker not in data):
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def read_request(conn: socket.socket, limit: int = 16384) -> bytes:
-    """Read an HTTP request head (up to the blank line) from ``conn``."""
-    data = b""
-    while b"\r\n\r\n" not in data and len(data) < limit:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def _serve_forever(
-    listener: socket.socket, handle: Handler, stop: threading.Event, server: ThreadServer
-) -> None:
-    """Accept connections until ``stop`` is set; each one is handled on its own thread."""
-    while not stop.is_set():
-        try:
-            raw, _ = listener.accept()
-        except TimeoutError:
-            continue
-        except OSError:
-            return
-        raw.settimeout(SOCKET_TIMEOUT)
-
-        def run(raw: socket.socket = raw) -> None:
-            try:
-                handle(raw)
-            except Exception as exc:  # recorded for the test to inspect, never silently lost
-                server.errors.append(exc)
-            finally:
-                raw.close()
-
-        threading.Thread(target=run, daemon=True).start()
+    return http.response(body, status, content_type="text/html")
 
 
 @contextmanager
-def _thread_server(handle: Handler, keylog_path: Path | None) -> Iterator[ThreadServer]:
-    """Listen on 127.0.0.1:0 and run ``handle(raw_socket)`` for every connection."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind((LOOPBACK, 0))
-    listener.listen(16)
-    listener.settimeout(0.1)
-    server = ThreadServer(listener.getsockname()[1], keylog_path)
-    stop = threading.Event()
-    thread = threading.Thread(target=_serve_forever, args=(listener, handle, stop, server), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
+def thread_server(handle: Handler, keylog_path: Path | None) -> Iterator[ThreadServer]:
+    """Listen on 127.0.0.1:0 and run ``handle(raw_socket)`` for every connection, each on its thread."""
+    with LoopbackServer(handle, timeout=SOCKET_TIMEOUT, name="test-peer") as loop:
+        yield ThreadServer(loop.port, keylog_path, errors=loop.errors)
 
 
 @contextmanager
@@ -371,14 +310,14 @@ def python_ssl_server(
 
     def handle(raw: socket.socket) -> None:
         with context.wrap_socket(raw, server_side=True) as conn:
-            server.requests.append(read_request(conn))
+            server.requests.append(http.read_head(conn))
             conn.sendall(http_response(body))
             try:
                 conn.unwrap()  # send close_notify so the client sees a clean end of stream
             except (OSError, ssl.SSLError):
                 pass
 
-    with _thread_server(handle, keylog_path) as server:
+    with thread_server(handle, keylog_path) as server:
         yield server
 
 
@@ -409,9 +348,9 @@ def tlslite_server(
     def handle(raw: socket.socket) -> None:
         conn = TLSConnection(raw)
         conn.handshakeServer(certChain=cert_chain, privateKey=private_key, settings=settings)
-        server.requests.append(read_request(conn))
+        server.requests.append(http.read_head(conn))
         conn.sendall(http_response(body))
         conn.close()
 
-    with _thread_server(handle, None) as server:
+    with thread_server(handle, None) as server:
         yield server

@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
@@ -262,7 +263,8 @@ def explicit_p256_spki() -> bytes:
     """A P-256 SubjectPublicKeyInfo with explicit curve parameters (RFC 3279 §2.3.5 ecParameters),
     which CABF BR 7.1.3.1 forbids; openssl writes it, cryptography cannot."""
     openssl = shutil.which("openssl")
-    assert openssl is not None
+    if openssl is None:
+        pytest.skip("openssl not installed")
     key = subprocess.run(
         [openssl, "ecparam", "-name", "prime256v1", "-param_enc", "explicit", "-genkey", "-noout"],
         capture_output=True, check=True,
