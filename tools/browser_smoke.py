@@ -18,7 +18,7 @@ with File > Save, and checks:
 
 Nothing but 127.0.0.1 is reached: chromium runs without background networking, resolves no other
 host name and sends any other address to a closed loopback proxy port; JupyterLab's news feed and update check are turned off; the kernel has
-``TLSLAB_OFFLINE=1``. JupyterLab and chromium are stopped on the way out, whatever happened.
+``TLSLAB_OFFLINE=1`` and imports this checkout's ``tlslab`` (``PYTHONPATH``), so a worktree smokes its own code. JupyterLab and chromium are stopped on the way out, whatever happened.
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ def jupyter_lab(folder: Path, root: Path, out: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(
+        PYTHONPATH=str(ROOT),  # the kernel imports this checkout's tlslab, not whichever one pip installed
         TLSLAB_OFFLINE="1",
         JUPYTER_CONFIG_DIR=str(folder / "config"),
         JUPYTER_RUNTIME_DIR=str(folder / "runtime"),
