@@ -20,6 +20,15 @@ def test_the_path_alone_shows_client_mallory_and_server() -> None:
     assert "attack" not in shown  # no table without attacks
 
 
+def test_the_path_alone_leaves_no_empty_band_below_its_caption() -> None:
+    fig = attack_map()
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    caption = next(t for t in ax.texts if t.get_text().startswith("every record"))
+    bottom = caption.get_window_extent().y0 - ax.get_window_extent().y0  # pixels under the caption
+    assert bottom < 0.3 * fig.dpi, bottom
+
+
 def test_each_attack_is_a_row_coloured_by_whether_it_was_stopped() -> None:
     rows = [
         Attack("downgrade", "ServerHello", "DOWNGRD sentinel (§4.1.3)", "illegal_parameter"),

@@ -252,6 +252,26 @@ def test_nesting_figure_from_spans() -> None:
     assert "random" not in shallow and "ClientHello" in shallow
 
 
+def test_nesting_figure_is_readable_at_a_notebooks_width() -> None:
+    """Shown at its own size (no wider than a notebook's 900-odd pixels), with no label under 8 points."""
+    from matplotlib.text import Text
+
+    fig = nesting_figure(annotate_record(trace("simple_1rtt")["client_hello_record"]), title="ClientHello")
+    fig.canvas.draw()
+    _, shown = fig._repr_png_()
+    assert shown["width"] <= 920, shown
+    small = {
+        t.get_text(): t.get_fontsize() for t in fig.findobj(Text) if t.get_text() and t.get_fontsize() < 8
+    }
+    assert not small, small
+
+
+def test_nesting_figure_counts_repeats_in_its_key() -> None:
+    """Three cipher suites too narrow to name read 'cipher_suite ×3' in the key, not the name three times."""
+    key = figure_texts(nesting_figure(annotate_record(trace("simple_1rtt")["client_hello_record"])))[-1]
+    assert "cipher_suite ×3" in key and "cipher_suite, cipher_suite" not in key
+
+
 def test_nesting_figure_names_every_bar() -> None:
     """A bar too narrow for its label is numbered with its neighbours, and the key under the figure names it."""
     from tlslab.course.figures.handshake import _short

@@ -32,7 +32,7 @@ def attack_map(attacks: Sequence[Attack] = ()) -> Any:
     With no attacks it draws only the path: Mallory relays every record and may change,
     drop, copy or forge it on the way.
     """
-    height = 1.6 + 0.42 * len(attacks) + (0.3 if attacks else 0)
+    height = 1.9 + 0.42 * len(attacks) if attacks else 1.2  # the path alone: no empty band below it
     fig, ax = _figure(9, height)
     top = height - 0.55
     ax.set_xlim(0, 9)

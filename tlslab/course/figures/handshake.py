@@ -385,7 +385,8 @@ def nesting_figure(spans: list[Span], *, max_depth: int = 3, title: str | None =
     """Record, handshake message, fields, extensions as nested bars (an icicle chart), from ``annotate`` spans.
 
     Row ``d`` shows the spans at depth ``d``; each bar is as wide as its bytes, so the picture
-    is the byte layout. Labels are written where a bar is wide enough.
+    is the byte layout. Labels are written where a bar is wide enough; runs of narrower
+    neighbours are numbered, and a key under the bars names them.
     """
     from matplotlib.patches import Rectangle
 
@@ -394,11 +395,11 @@ def nesting_figure(spans: list[Span], *, max_depth: int = 3, title: str | None =
     shown = [(d, s) for d, s in walk(spans) if d <= max_depth]
     total = max((s.end for _, s in shown), default=1)
     depth = max((d for d, _ in shown), default=0) + 1
-    fig, ax = _figure(12, 0.55 + 0.62 * depth)
-    points_per_byte = 0.85 * 72 * 12 / total
+    fig, ax = _figure(NESTING_WIDTH, 0.9 + 0.62 * depth)
+    points_per_byte = 0.95 * 72 * NESTING_WIDTH / total  # the bars take almost the whole width
 
     def fits(text: str, size: int) -> bool:
-        return size * points_per_byte >= 4.6 * len(text) + 4
+        return size * points_per_byte >= 0.58 * NESTING_FONT * len(text) + 4
 
     narrow: list[tuple[int, Span]] = []  # a run of neighbours too narrow for their own labels
     keys: list[str] = []  # "1: legacy_version, random": what each numbered run holds
@@ -407,9 +408,9 @@ def nesting_figure(spans: list[Span], *, max_depth: int = 3, title: str | None =
         """Number a run of narrow neighbours and name them under the figure: no bar goes unexplained."""
         if narrow:
             d, first = narrow[0]
-            keys.append(f"{len(keys) + 1}: " + ", ".join(_short(s.label, d) for _, s in narrow))
+            keys.append(f"{len(keys) + 1}: " + _name_run([_short(s.label, d) for _, s in narrow]))
             middle = (first.start + narrow[-1][1].end) / 2
-            ax.text(middle, depth - d - 0.55, str(len(keys)), ha="center", va="center", fontsize=7,
+            ax.text(middle, depth - d - 0.55, str(len(keys)), ha="center", va="center", fontsize=NESTING_FONT,
                     fontweight="bold", color="#343a40")  # fmt: skip
             narrow.clear()
 
@@ -425,29 +426,56 @@ def nesting_figure(spans: list[Span], *, max_depth: int = 3, title: str | None =
             label_narrow()
         if fits(text, s.size):
             label_narrow()
-            ax.text(s.start + s.size / 2, y + 0.45, text, ha="center", va="center", fontsize=8, clip_on=True)
+            ax.text(s.start + s.size / 2, y + 0.45, text, ha="center", va="center", fontsize=NESTING_FONT,
+                    clip_on=True)  # fmt: skip
+        elif fits("10", s.size):  # room for a number of its own: numbered alone, named in the key
+            label_narrow()
+            narrow.append((d, s))
+            label_narrow()
         elif s.size:
             narrow.append((d, s))
     label_narrow()
     if keys:
-        lines: list[str] = []
-        for entry in keys:  # whole entries per line, so "9: ..." never breaks after its number
-            if lines and len(lines[-1]) + len(entry) <= 180:
-                lines[-1] += "   " + entry
-            else:
-                lines.append(entry)
-        key = "\n".join(lines)
-        fig.supxlabel(key, x=0.01, ha="left", fontsize=7, color="#343a40")  # inside the figure's layout
+        fig.supxlabel(_wrap_key(keys), x=0.01, ha="left", fontsize=NESTING_FONT, color="#343a40")
     ax.set_xlim(0, total)
     ax.set_ylim(0, depth)
     ax.set_axis_on()
     ax.set_yticks([])
-    ax.set_xlabel("byte offset")
+    ax.set_xlabel("byte offset", fontsize=NESTING_FONT)
+    ax.tick_params(labelsize=NESTING_FONT)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     if title:
         ax.set_title(title, fontsize=11)
     return fig
+
+
+NESTING_WIDTH = 10  # inches: 900 pixels at the 90-dpi display size, a notebook's width without shrinking
+NESTING_FONT = 9  # points, for every label of the nesting figure
+
+
+def _name_run(names: list[str]) -> str:
+    """'length, cipher_suite ×3, length': a run of narrow bars, repeats counted instead of listed."""
+    out: list[str] = []
+    for name in names:
+        if out and out[-1].split(" ×")[0] == name:
+            count = int(out[-1].partition(" ×")[2] or 1) + 1
+            out[-1] = f"{name} ×{count}"
+        else:
+            out.append(name)
+    return ", ".join(out)
+
+
+def _wrap_key(keys: list[str]) -> str:
+    """The key under the nesting figure, whole entries per line, so "9: ..." never breaks after its number."""
+    per_line = int(NESTING_WIDTH * 72 * 0.95 / (0.55 * NESTING_FONT))  # characters that fit the width
+    lines: list[str] = []
+    for entry in keys:
+        if lines and len(lines[-1]) + 3 + len(entry) <= per_line:
+            lines[-1] += "   " + entry
+        else:
+            lines.append(entry)
+    return "\n".join(lines)
 
 
 def _short(label: str, depth: int) -> str:
