@@ -196,21 +196,65 @@ def test_x448_reference_agrees_with_cryptography() -> None:
         assert checks.x448_ref(k, u) == theirs
 
 
-def test_a_copy_of_notebook_02s_x25519_does_not_answer_the_x448_tasks() -> None:
+def _notebook_namespace(slug: str) -> dict:
+    """Every code cell of the course notebook ``slug`` run in one namespace, as a learner who copies it would."""
     import nbformat
 
-    nb = nbformat.read(
-        Path(__file__).resolve().parent.parent / "notebooks" / "02-key-exchange.ipynb", as_version=4
-    )
+    nb = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / f"{slug}.ipynb", as_version=4)
     namespace: dict = {}
     for cell in nb.cells:
         if cell.cell_type == "code" and "google.colab" not in cell.source:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(Exception):
-                exec(cell.source, namespace)  # (one cell raises on purpose: an all-zero secret)
+                exec(cell.source, namespace)  # (a cell may raise on purpose)
+    return namespace
+
+
+def test_a_copy_of_notebook_02s_x25519_does_not_answer_the_x448_tasks() -> None:
+    namespace = _notebook_namespace("02-key-exchange")
     copies = {
         "x448-scalar": namespace["clamp"],
         "x448-ladder-step": namespace["ladder_step"],
         "x448": namespace["x25519"],
+    }
+    for task_id, func in copies.items():
+        assert run_task(TASKS[task_id], func, graded=True).status != "passed", task_id
+
+
+def test_hmac_and_hkdf_references_agree_with_python_and_cryptography_for_every_hash() -> None:
+    import hmac as pyhmac
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from tlslab.course.checks.t03_hmac_hkdf import hkdf_expand_ref, hkdf_extract_ref
+
+    algorithms = {
+        "sha256": hashes.SHA256(),
+        "sha384": hashes.SHA384(),
+        "sha3_256": hashes.SHA3_256(),
+        "sha512": hashes.SHA512(),
+        "blake2s": hashes.BLAKE2s(32),
+        "sha3_512": hashes.SHA3_512(),
+    }
+    assert {repr(h) for h, _ in checks.HASHES} == set(algorithms)
+    for h, block in checks.HASHES:
+        for key_length in (0, 20, block - 1, block, block + 1, 3 * block):
+            key = bytes(range(key_length % 256)) * (key_length // 256 + 1)
+            key = key[:key_length]
+            assert checks.hmac_with_ref(key, b"m" * key_length, h, block) == pyhmac.digest(
+                key, b"m" * key_length, repr(h)
+            )
+        salt, ikm, info = b"salt" * 40, b"input keying material", b"info"
+        expected = HKDF(algorithms[repr(h)], 100, salt, info).derive(ikm)
+        assert hkdf_expand_ref(hkdf_extract_ref(salt, ikm, h, block), info, 100, h, block) == expected
+
+
+def test_a_copy_of_notebook_03s_hmac_and_hkdf_does_not_answer_the_exercises() -> None:
+    namespace = _notebook_namespace("03-hmac-hkdf")
+    copies = {
+        "hmac": namespace["my_hmac"],
+        "hkdf-extract": namespace["my_hkdf_extract"],
+        "hkdf-expand": namespace["my_hkdf_expand"],
     }
     for task_id, func in copies.items():
         assert run_task(TASKS[task_id], func, graded=True).status != "passed", task_id
