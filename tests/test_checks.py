@@ -260,6 +260,26 @@ def test_a_copy_of_notebook_03s_hmac_and_hkdf_does_not_answer_the_exercises() ->
         assert run_task(TASKS[task_id], func, graded=True).status != "passed", task_id
 
 
+def test_a_copy_of_notebook_07s_finished_does_not_answer_finished_verify_data() -> None:
+    """Notebook 07's finished(secret, transcript) is SHA-256 only and hashes the transcript itself;
+    the task takes the transcript hash and any suite's hash, so neither the cell nor the cell's body
+    moved into the task's signature scores: the second fails exactly the SHA-384 cases."""
+    import hmac as pyhmac
+
+    namespace = _notebook_namespace("07-the-handshake")
+    task = TASKS["finished-verify-data"]
+    assert run_task(task, namespace["finished"], graded=True).status != "passed"
+
+    def adapted(base_key: bytes, transcript_hash: bytes, hash_name: str = "sha256") -> bytes:
+        key = namespace["hkdf_expand_label"](base_key, b"finished", b"", 32)
+        return pyhmac.digest(key, transcript_hash, "sha256")
+
+    report = run_task(task, adapted, graded=True)
+    assert report.status != "passed"
+    failed = {o.case.args[2] for o in report.outcomes if o.status != "pass"}
+    assert failed == {"sha384"}
+
+
 def test_der_length_reference_reads_a_real_certificate() -> None:
     from tlslab.course.rfc8448 import trace
 
