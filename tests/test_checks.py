@@ -96,8 +96,23 @@ def _decrypt_no_aad(key, iv, seq, rec):
     return p[-1], p[:-1]
 
 
+def _decrypt_then(decode):
+    """A decrypt_record that decrypts right and takes the inner plaintext apart with ``decode``."""
+
+    def decrypt_record(key, iv, seq, rec):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return decode(AESGCM(key).decrypt(record.per_record_nonce(iv, seq), rec[5:], rec[:5]))
+
+    return decrypt_record
+
+
 def _inner_no_strip(p):
     return p[-1], p[:-1]
+
+
+def _pad_content_only(content_type, content, multiple):
+    return content + bytes([content_type]) + bytes(-len(content) % multiple)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +123,8 @@ def _inner_no_strip(p):
         ("per-record-nonce", _nonce_gcm, "TLS 1.2 GCM nonce"),
         ("per-record-nonce", _nonce_left, "*right* end of the IV"),
         ("decrypt-record", _decrypt_no_aad, "there is no additional data: it is the 5-byte record header"),
-        ("inner-plaintext", _inner_no_strip, "strip the zero padding first"),
+        ("decrypt-record", _decrypt_then(_inner_no_strip), "remove the zero padding"),
+        ("inner-plaintext", _pad_content_only, "the type byte counts"),
         ("hostname-match", lambda p, n: fnmatch.fnmatch(n.lower(), p.lower()), "exactly one label"),
         ("hostname-match", lambda p, n: p == n, "case-insensitively"),
     ],
@@ -258,6 +274,17 @@ def test_a_copy_of_notebook_03s_hmac_and_hkdf_does_not_answer_the_exercises() ->
     }
     for task_id, func in copies.items():
         assert run_task(TASKS[task_id], func, graded=True).status != "passed", task_id
+
+
+def test_a_copy_of_notebook_05s_inner_plaintext_does_not_answer_the_padding_policy() -> None:
+    """Notebook 05's inner_plaintext(content_type, content, padding) takes the number of zeros; the
+    task asks for the number itself (a multiple of N, capped at 2^14 + 1, RFC 8446 §5.4)."""
+    namespace = _notebook_namespace("05-aead-and-records")
+    task = TASKS["inner-plaintext"]
+    assert run_task(task, namespace["inner_plaintext"], graded=True).status != "passed"
+    uncapped = lambda t, c, m: namespace["inner_plaintext"](t, c, -(len(c) + 1) % m)  # noqa: E731
+    report = run_task(task, uncapped, graded=True)
+    assert report.status != "passed" and "2^14 + 1" in report.diagnosis
 
 
 def test_a_copy_of_notebook_07s_finished_does_not_answer_finished_verify_data() -> None:
@@ -600,8 +627,8 @@ def _cvc_capital(transcript_hash, server=True):
 @pytest.mark.parametrize(
     "task_id,func,words",
     [
-        ("inner-plaintext", _strip_both, "rstrip, not strip"),
-        ("inner-plaintext", _strip_loop_both, "rstrip, not strip"),
+        ("decrypt-record", _decrypt_then(_strip_both), "rstrip, not strip"),
+        ("decrypt-record", _decrypt_then(_strip_loop_both), "rstrip, not strip"),
         ("hostname-match", _host_crashes_on_one_label, "IndexError"),
         ("hostname-match", _host_accepts_empty_label, "cannot be empty"),
         ("traffic-keys", _keys_sha256_only, "pass hash_name on"),
