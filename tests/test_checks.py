@@ -96,8 +96,23 @@ def _decrypt_no_aad(key, iv, seq, rec):
     return p[-1], p[:-1]
 
 
+def _decrypt_then(decode):
+    """A decrypt_record that decrypts right and takes the inner plaintext apart with ``decode``."""
+
+    def decrypt_record(key, iv, seq, rec):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return decode(AESGCM(key).decrypt(record.per_record_nonce(iv, seq), rec[5:], rec[:5]))
+
+    return decrypt_record
+
+
 def _inner_no_strip(p):
     return p[-1], p[:-1]
+
+
+def _pad_content_only(content_type, content, multiple):
+    return content + bytes([content_type]) + bytes(-len(content) % multiple)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +123,8 @@ def _inner_no_strip(p):
         ("per-record-nonce", _nonce_gcm, "TLS 1.2 GCM nonce"),
         ("per-record-nonce", _nonce_left, "*right* end of the IV"),
         ("decrypt-record", _decrypt_no_aad, "there is no additional data: it is the 5-byte record header"),
-        ("inner-plaintext", _inner_no_strip, "strip the zero padding first"),
+        ("decrypt-record", _decrypt_then(_inner_no_strip), "remove the zero padding"),
+        ("inner-plaintext", _pad_content_only, "the type byte counts"),
         ("hostname-match", lambda p, n: fnmatch.fnmatch(n.lower(), p.lower()), "exactly one label"),
         ("hostname-match", lambda p, n: p == n, "case-insensitively"),
     ],
@@ -196,17 +212,21 @@ def test_x448_reference_agrees_with_cryptography() -> None:
         assert checks.x448_ref(k, u) == theirs
 
 
-def test_a_copy_of_notebook_02s_x25519_does_not_answer_the_x448_tasks() -> None:
+def _notebook_namespace(slug: str) -> dict:
+    """Every code cell of the course notebook ``slug`` run in one namespace, as a learner who copies it would."""
     import nbformat
 
-    nb = nbformat.read(
-        Path(__file__).resolve().parent.parent / "notebooks" / "02-key-exchange.ipynb", as_version=4
-    )
+    nb = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / f"{slug}.ipynb", as_version=4)
     namespace: dict = {}
     for cell in nb.cells:
         if cell.cell_type == "code" and "google.colab" not in cell.source:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(Exception):
-                exec(cell.source, namespace)  # (one cell raises on purpose: an all-zero secret)
+                exec(cell.source, namespace)  # (a cell may raise on purpose)
+    return namespace
+
+
+def test_a_copy_of_notebook_02s_x25519_does_not_answer_the_x448_tasks() -> None:
+    namespace = _notebook_namespace("02-key-exchange")
     copies = {
         "x448-scalar": namespace["clamp"],
         "x448-ladder-step": namespace["ladder_step"],
@@ -214,6 +234,77 @@ def test_a_copy_of_notebook_02s_x25519_does_not_answer_the_x448_tasks() -> None:
     }
     for task_id, func in copies.items():
         assert run_task(TASKS[task_id], func, graded=True).status != "passed", task_id
+
+
+def test_hmac_and_hkdf_references_agree_with_python_and_cryptography_for_every_hash() -> None:
+    import hmac as pyhmac
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from tlslab.course.checks.t03_hmac_hkdf import hkdf_expand_ref, hkdf_extract_ref
+
+    algorithms = {
+        "sha256": hashes.SHA256(),
+        "sha384": hashes.SHA384(),
+        "sha3_256": hashes.SHA3_256(),
+        "sha512": hashes.SHA512(),
+        "blake2s": hashes.BLAKE2s(32),
+        "sha3_512": hashes.SHA3_512(),
+    }
+    assert {repr(h) for h, _ in checks.HASHES} == set(algorithms)
+    for h, block in checks.HASHES:
+        for key_length in (0, 20, block - 1, block, block + 1, 3 * block):
+            key = bytes(range(key_length % 256)) * (key_length // 256 + 1)
+            key = key[:key_length]
+            assert checks.hmac_with_ref(key, b"m" * key_length, h, block) == pyhmac.digest(
+                key, b"m" * key_length, repr(h)
+            )
+        salt, ikm, info = b"salt" * 40, b"input keying material", b"info"
+        expected = HKDF(algorithms[repr(h)], 100, salt, info).derive(ikm)
+        assert hkdf_expand_ref(hkdf_extract_ref(salt, ikm, h, block), info, 100, h, block) == expected
+
+
+def test_a_copy_of_notebook_03s_hmac_and_hkdf_does_not_answer_the_exercises() -> None:
+    namespace = _notebook_namespace("03-hmac-hkdf")
+    copies = {
+        "hmac": namespace["my_hmac"],
+        "hkdf-extract": namespace["my_hkdf_extract"],
+        "hkdf-expand": namespace["my_hkdf_expand"],
+    }
+    for task_id, func in copies.items():
+        assert run_task(TASKS[task_id], func, graded=True).status != "passed", task_id
+
+
+def test_a_copy_of_notebook_05s_inner_plaintext_does_not_answer_the_padding_policy() -> None:
+    """Notebook 05's inner_plaintext(content_type, content, padding) takes the number of zeros; the
+    task asks for the number itself (a multiple of N, capped at 2^14 + 1, RFC 8446 §5.4)."""
+    namespace = _notebook_namespace("05-aead-and-records")
+    task = TASKS["inner-plaintext"]
+    assert run_task(task, namespace["inner_plaintext"], graded=True).status != "passed"
+    uncapped = lambda t, c, m: namespace["inner_plaintext"](t, c, -(len(c) + 1) % m)  # noqa: E731
+    report = run_task(task, uncapped, graded=True)
+    assert report.status != "passed" and "2^14 + 1" in report.diagnosis
+
+
+def test_a_copy_of_notebook_07s_finished_does_not_answer_finished_verify_data() -> None:
+    """Notebook 07's finished(secret, transcript) is SHA-256 only and hashes the transcript itself;
+    the task takes the transcript hash and any suite's hash, so neither the cell nor the cell's body
+    moved into the task's signature scores: the second fails exactly the SHA-384 cases."""
+    import hmac as pyhmac
+
+    namespace = _notebook_namespace("07-the-handshake")
+    task = TASKS["finished-verify-data"]
+    assert run_task(task, namespace["finished"], graded=True).status != "passed"
+
+    def adapted(base_key: bytes, transcript_hash: bytes, hash_name: str = "sha256") -> bytes:
+        key = namespace["hkdf_expand_label"](base_key, b"finished", b"", 32)
+        return pyhmac.digest(key, transcript_hash, "sha256")
+
+    report = run_task(task, adapted, graded=True)
+    assert report.status != "passed"
+    failed = {o.case.args[2] for o in report.outcomes if o.status != "pass"}
+    assert failed == {"sha384"}
 
 
 def test_der_length_reference_reads_a_real_certificate() -> None:
@@ -536,8 +627,8 @@ def _cvc_capital(transcript_hash, server=True):
 @pytest.mark.parametrize(
     "task_id,func,words",
     [
-        ("inner-plaintext", _strip_both, "rstrip, not strip"),
-        ("inner-plaintext", _strip_loop_both, "rstrip, not strip"),
+        ("decrypt-record", _decrypt_then(_strip_both), "rstrip, not strip"),
+        ("decrypt-record", _decrypt_then(_strip_loop_both), "rstrip, not strip"),
         ("hostname-match", _host_crashes_on_one_label, "IndexError"),
         ("hostname-match", _host_accepts_empty_label, "cannot be empty"),
         ("traffic-keys", _keys_sha256_only, "pass hash_name on"),

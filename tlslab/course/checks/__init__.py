@@ -89,6 +89,7 @@ from tlslab.course.checks.t02_key_exchange import (  # noqa: E402, F401
     ladder_step_ref,
     x448_ref,
 )
+from tlslab.course.checks.t03_hmac_hkdf import HASHES, HashFunction, hmac_with_ref  # noqa: E402, F401
 from tlslab.course.checks.t04_key_schedule import _suite_for  # noqa: E402, F401
 from tlslab.course.checks.t06_certificates import der_length_ref  # noqa: E402, F401
 

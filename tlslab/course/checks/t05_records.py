@@ -1,5 +1,11 @@
-"""Notebook 05, AEAD and records: ``per_record_nonce``, ``decode_inner_plaintext``, ``decrypt_record``,
-``encrypt_record``, and the messages inside: ``split_handshake``, ``certificate_list``."""
+"""Notebook 05, AEAD and records: ``per_record_nonce``, ``pad_inner_plaintext``, ``decrypt_record``,
+``encrypt_record``, and the messages inside: ``split_handshake``, ``certificate_list``.
+
+Notebook 05 writes ``inner_plaintext(content_type, content, padding)`` and its inverse in full, so
+the inner-plaintext task asks for a padding *policy* instead (RFC 8446 §5.4): pad the whole
+TLSInnerPlaintext to a multiple of N bytes, within the 2^14 + 1 bytes §5.4 allows. Taking the
+inner plaintext apart is graded inside ``decrypt_record``.
+"""
 
 from __future__ import annotations
 
@@ -86,19 +92,42 @@ register(
 )
 
 
-def _inner_random(rng: random.Random) -> list[Case]:
+def pad_inner_plaintext_ref(content_type: int, content: bytes, multiple: int) -> bytes:
+    """TLSInnerPlaintext (RFC 8446 §5.2) padded with zeros to a multiple of ``multiple`` bytes, a
+    padding policy of §5.4, but never beyond the 2^14 + 1 bytes §5.4 allows."""
+    n = len(content) + 1
+    target = min(-(-n // multiple) * multiple, record.MAX_INNER_PLAINTEXT)
+    return record.encode_inner_plaintext(content_type, content, target - n)
+
+
+def _pad_variant(
+    whole_block: bool = False,
+    content_only: bool = False,
+    cap: int | None = record.MAX_INNER_PLAINTEXT,
+    type_last: bool = False,
+) -> Callable[[int, bytes, int], bytes]:
+    def variant(content_type: int, content: bytes, multiple: int) -> bytes:
+        n = len(content) if content_only else len(content) + 1
+        target = (n // multiple + 1) * multiple if whole_block else -(-n // multiple) * multiple
+        if cap is not None:
+            target = min(target, cap)
+        padding = bytes(max(target - n, 0))
+        if type_last:
+            return content + padding + bytes([content_type])
+        return content + bytes([content_type]) + padding
+
+    return variant
+
+
+def _pad_random(rng: random.Random) -> list[Case]:
     out = []
     for i in range(6):
-        content = _rand_bytes(rng, rng.randint(1, 60))
-        if i % 2:
-            content += bytes(rng.randint(1, 3))  # content that itself ends in zeros
-        if i % 3 == 0:
-            content = bytes(rng.randint(1, 3)) + content  # ... or starts with zeros
-        ctype = rng.choice((21, 22, 23))
+        multiple = rng.choice((16, 32, 100, 256, 1000, 4096))
+        size = rng.randint(15_900, 16_384) if i == 5 else rng.choice((multiple - 1, rng.randint(0, 600)))
         out.append(
             Case(
-                (record.encode_inner_plaintext(ctype, content, rng.choice((0, 0, 1, 7, 40))),),
-                f"random {i + 1}",
+                (rng.choice((21, 22, 23)), _rand_bytes(rng, max(size, 0)), multiple),
+                f"random {i + 1} ({max(size, 0)} bytes, to a multiple of {multiple})",
                 False,
             )
         )
@@ -109,49 +138,47 @@ register(
     Task(
         id="inner-plaintext",
         notebook="05-aead-and-records",
-        func_name="decode_inner_plaintext",
-        title="TLSInnerPlaintext: content type and padding (RFC 8446 §5.2, §5.4)",
-        reference=record.decode_inner_plaintext,
+        func_name="pad_inner_plaintext",
+        title="TLSInnerPlaintext padded to a multiple of N bytes (RFC 8446 §5.2, §5.4)",
+        reference=pad_inner_plaintext_ref,
+        forbidden=(record.encode_inner_plaintext,),
         fixed=lambda: [
-            Case((b"hello\x17",), "b'hello\\x17' (no padding)"),
-            Case((b"hello\x17\x00\x00\x00",), "b'hello\\x17' + 3 zero bytes of padding"),
-            Case((b"\x01\x00\x00\x00\x16\x00",), "content with zeros of its own, then type 22 and padding"),
-            Case((b"\x00\x00\x01hi\x17\x00\x00",), "content that starts with zero bytes"),
-            Case((b"\x15",), "an empty content: just the type byte 21"),
+            Case((23, b"hello", 32), "b'hello' of type 23, to a multiple of 32"),
+            Case((22, bytes(range(31)), 32), "31 bytes: with the type byte already 32, no padding"),
+            Case((23, b"", 16), "an empty content (type 23 alone) to 16 bytes"),
+            Case((21, b"\x02\x28", 1), "a multiple of 1: no padding"),
+            Case((23, b"\x00" * 300, 256), "content of zero bytes, to a multiple of 256"),
+            Case((23, bytes(16_300), 1000), "16,300 bytes to a multiple of 1000: 17,000 is over 2^14 + 1"),
         ],
-        randomized=_inner_random,
+        randomized=_pad_random,
         mistakes=[
             Mistake(
-                lambda p: (p[-1], p[:-1]),
-                "strip the zero padding first: the content type is the last *non-zero* byte",
+                _pad_variant(content_only=True),
+                "the type byte counts: it is the whole TLSInnerPlaintext (content, type, zeros) whose length is a multiple of N",
             ),
             Mistake(
-                lambda p: (p.rstrip(b"\0")[-1], p.rstrip(b"\0")),
-                "the content is everything before the type byte: drop the type byte from it",
+                _pad_variant(whole_block=True),
+                "when content + type is already a multiple of N, add no padding (yours adds N zero bytes)",
             ),
             Mistake(
-                lambda p: (p[0], p.rstrip(b"\0")[1:]),
-                "the content type comes after the content (the last non-zero byte), not first",
+                _pad_variant(cap=None),
+                "RFC 8446 §5.4: the whole TLSInnerPlaintext may not exceed 2^14 + 1 bytes: pad less near the limit",
             ),
             Mistake(
-                lambda p: (p.replace(b"\0", b"")[-1], p.replace(b"\0", b"")[:-1]),
-                "strip zeros only from the end: the content may contain zero bytes of its own",
+                _pad_variant(cap=2**14),
+                "the limit is 2^14 + 1 bytes (16,385: a full 2^14-byte content and its type byte), not 2^14",
             ),
             Mistake(
-                lambda p: (p.strip(b"\0")[-1], p.strip(b"\0")[:-1]),
-                "strip zeros only from the end: zero bytes at the start belong to the content (rstrip, not strip)",
-            ),
-            Mistake(
-                lambda p: (p.rstrip(b"\0")[-1], p[:-1]),
-                "remove the padding from the content as well: content = plaintext.rstrip(b'\\0')[:-1]",
+                _pad_variant(type_last=True),
+                "the content type comes right after the content; the zeros come last",
             ),
         ],
         hints=(
-            "Walk back from the end over the zero bytes; the first non-zero byte is the type.",
-            "RFC 8446 §5.4 (record padding) and the TLSInnerPlaintext struct in §5.2.",
-            "stripped = plaintext.____(b'\\x00')\nreturn stripped[____], stripped[____]",
+            "Count the bytes of content + type, round up to the next multiple of N, but stop at 2^14 + 1; the rest is zeros.",
+            "RFC 8446 §5.2 (struct TLSInnerPlaintext: content, type, zeros) and §5.4 (padding; at most 2^14 + 1 bytes in all).",
+            "n = len(content) + ____\ntarget = min(-(-n // multiple) * multiple, 2**14 + ____)\nreturn content + bytes([content_type]) + bytes(____)",
         ),
-        fill=("rstrip", "-1", ":-1"),
+        fill=("1", "1", "target - n"),
     )
 )
 
@@ -251,6 +278,8 @@ def _decrypt_variant(kind: str) -> Callable[..., tuple[int, bytes]]:
             return p.rstrip(b"\0")[-1], p.rstrip(b"\0")
         if kind == "outer-type":
             return rec[0], p.rstrip(b"\0")[:-1]
+        if kind == "strip":
+            return p.strip(b"\0")[-1], p.strip(b"\0")[:-1]
         return p[-1], p
 
     return variant
@@ -309,6 +338,10 @@ register(
                 (bytes(16), bytes(12), 5, _encrypt(bytes(16), bytes(12), 5, 23, b"GET / HTTP/1.1\r\n", 10)),
                 "a padded application_data record, seq 5",
             ),
+            Case(
+                (bytes(16), bytes(12), 6, _encrypt(bytes(16), bytes(12), 6, 22, b"\x00\x00\x01hi\x00", 4)),
+                "a padded record whose content starts and ends with zero bytes, seq 6",
+            ),
         ],
         randomized=_decrypt_random,
         mistakes=[
@@ -319,6 +352,10 @@ register(
             Mistake(
                 _decrypt_variant("outer-type"),
                 "the outer header always says 23 (application_data); the real type is the last non-zero byte inside",
+            ),
+            Mistake(
+                _decrypt_variant("strip"),
+                "strip zeros only from the end: zero bytes at the start belong to the content (rstrip, not strip)",
             ),
             Mistake(
                 _decrypt_variant("raw"),
@@ -334,7 +371,7 @@ register(
         hints=(
             "Split the record into header and ciphertext, decrypt with AESGCM, then undo TLSInnerPlaintext.",
             "RFC 8446 §5.2 (additional_data = the record header) and §5.3 (the nonce).",
-            "header, ciphertext = record[:____], record[____:]\nplaintext = AESGCM(key).decrypt(____, ciphertext, ____)\nreturn decode_inner_plaintext(plaintext)",
+            "header, ciphertext = record[:____], record[____:]\nplaintext = AESGCM(key).decrypt(____, ciphertext, ____)\nstripped = plaintext.rstrip(b'\\x00')\nreturn stripped[-1], stripped[:-1]",
         ),
         fill=("5", "5", "per_record_nonce(iv, seq)", "header"),
     )
