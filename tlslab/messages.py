@@ -52,7 +52,7 @@ from .extensions import (
     encode_extensions,
     find_extension,
 )
-from .wire import Reader, Writer
+from .wire import Reader, Recorder, Writer
 
 __all__ = [
     "MAX_HANDSHAKE_MESSAGE",
@@ -148,10 +148,10 @@ def _show(name: str, value: Any) -> str:
 
 
 def _read_cipher_suites(r: Reader) -> list[int]:
-    suites = r.sub(2, 2, U16_MAX - 1, what="ClientHello cipher_suites")
+    suites = r.sub(2, 2, U16_MAX - 1, what="ClientHello cipher_suites", name="cipher_suites")
     if suites.remaining % 2:
         raise DecodeError(f"ClientHello: odd cipher_suites length {suites.remaining}")
-    return [suites.u16() for _ in range(suites.remaining // 2)]
+    return [suites.u16("CipherSuite") for _ in range(suites.remaining // 2)]
 
 
 # --- §4.1.2 ClientHello ----------------------------------------------------------------------------
@@ -194,11 +194,11 @@ class ClientHello(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> ClientHello:
-        legacy_version = r.u16()
-        random = r.take(32)
-        session_id = r.vector(1, 0, 32)
+        legacy_version = r.u16("legacy_version")
+        random = r.take(32, "random")
+        session_id = r.vector(1, 0, 32, "legacy_session_id")
         suites = _read_cipher_suites(r)
-        compression = r.vector(1, 1, 255)
+        compression = r.vector(1, 1, 255, "legacy_compression_methods")
         if r.done():
             # Only a pre-TLS 1.3 ClientHello may omit the extensions (RFC 5246 §7.4.1.2); without
             # supported_versions it offers TLS 1.2 or older (RFC 8446 §4.2.1), which a TLS 1.3-only
@@ -264,11 +264,11 @@ class ServerHello(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> ServerHello:
-        legacy_version = r.u16()
-        random = r.take(32)
-        session_id = r.vector(1, 0, 32)
-        suite = r.u16()
-        compression = r.u8()
+        legacy_version = r.u16("legacy_version")
+        random = r.take(32, "random")
+        session_id = r.vector(1, 0, 32, "legacy_session_id_echo")
+        suite = r.u16("cipher_suite")
+        compression = r.u8("legacy_compression_method")
         if compression != 0:
             # RFC 8446 §4.1.3: legacy_compression_method "MUST have the value 0"; the RFC names
             # no alert, and a field with a forbidden value is what illegal_parameter is for (§6.2).
@@ -586,8 +586,10 @@ _BY_TYPE: dict[int, type[HandshakeMessage]] = {
 }
 
 
-def decode_handshake(data: bytes) -> HandshakeMessage:
+def decode_handshake(data: bytes, recorder: Recorder | None = None) -> HandshakeMessage:
     """Decode exactly one whole handshake message, 4-byte header included.
+
+    A ``recorder`` is told the span of each field the decoders name (RFC 8446 field names).
 
     Raises:
         DecodeError: truncated, over-long, out-of-bounds vectors or trailing bytes.
@@ -595,12 +597,12 @@ def decode_handshake(data: bytes) -> HandshakeMessage:
             receives an unexpected message type, it MUST abort ... unexpected_message").
         IllegalParameter: a field with a value the RFC forbids (e.g. KeyUpdate 2).
     """
-    r = Reader(data, "handshake message")
-    msg_type = r.u8()
+    r = Reader(data, "handshake message", recorder)
+    msg_type = r.u8("msg_type")
     cls = _BY_TYPE.get(msg_type)
     if cls is None:
         raise UnexpectedMessage(f"unknown handshake message type {msg_type}")
-    body = Reader(r.vector(3), cls.__name__)
+    body = r.sub(3, what=cls.__name__, name="body")
     r.finish()
     msg = cls.decode_body(body)
     body.finish()
