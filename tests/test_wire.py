@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from tlslab.constants import HandshakeType
 from tlslab.course import rfc8448
+from tlslab.errors import TLSError
 from tlslab.messages import ClientHello, decode_handshake
 from tlslab.wire import Reader
 
@@ -76,3 +78,25 @@ def test_client_hello_spans_tile_the_message_with_rfc_names() -> None:
     assert all(e[0] == "Extension" for e in exts)
     assert [e[4][0][3] for e in exts] == [e.type for e in msg.extensions]
     assert raw[fields[1][1] : fields[1][2]] == msg.random
+
+
+def test_every_rfc8448_message_is_named_field_by_field() -> None:
+    """Each body's top-level named fields tile it: the decoders name every field they read."""
+    for trace in rfc8448.TRACES:
+        for key, raw in rfc8448.trace(trace).items():
+            if len(raw) < 4 or int.from_bytes(raw[1:4], "big") != len(raw) - 4:
+                continue
+            tree = Tree()
+            try:
+                decode_handshake(raw, tree)
+            except TLSError:
+                continue
+            body = tree.root[1]
+            fields = body[4][1:]  # after the body's length
+            if raw[0] == HandshakeType.end_of_early_data:
+                assert fields == []
+                continue
+            assert fields, (trace, key)
+            assert fields[0][1] == 4 and fields[-1][2] == len(raw), (trace, key)
+            for a, b in zip(fields, fields[1:], strict=False):
+                assert a[2] == b[1], (trace, key, a[0], b[0])

@@ -107,7 +107,7 @@ class Reader:
         return self.uint(4, name)
 
     def vector(
-        self, length_size: int, min_len: int = 0, max_len: int | None = None, name: str | None = None
+        self, length_size: int, min_len: int = 0, max_len: int | None = None, *, name: str | None = None
     ) -> bytes:
         """``opaque data<min_len..max_len>`` with a ``length_size``-byte prefix.
 
@@ -138,7 +138,7 @@ class Reader:
         The inner reader reports to the same recorder, at the vector's offsets.
         """
         base = self.base + self.pos + length_size
-        data = self.vector(length_size, min_len, max_len, name)
+        data = self.vector(length_size, min_len, max_len, name=name)
         return Reader(data, what or self.what, self.recorder, base)
 
     def rest(self) -> bytes:
