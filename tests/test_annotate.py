@@ -121,7 +121,9 @@ def test_client_hello_fields_as_in_rfc8448() -> None:
         "cipher_suite: TLS_AES_256_GCM_SHA384",
     ]
     assert [raw[c.start : c.end].hex() for c in suites.children[1:]] == ["1301", "1303", "1302"]
-    assert [c.label for c in compression.children] == ["length: 1", "compression_method: 0"]
+    # RFC 8446 §4.1.2 declares it opaque legacy_compression_methods<1..2^8-1>: one byte, 0
+    assert [c.label for c in compression.children] == ["length: 1", "legacy_compression_methods (1 byte)"]
+    assert raw[compression.children[1].start : compression.end] == b"\x00"
     names = [c.label for c in extensions.children[1:]]
     assert names == [
         "extension: server_name",

@@ -139,15 +139,17 @@ def decode_extensions(
     """
     whole = not isinstance(r, Reader)
     reader = r if isinstance(r, Reader) else Reader(r, what)
-    block = reader.sub(2, min_len, max_len, what=f"{what} extensions")
+    block = reader.sub(2, min_len, max_len, what=f"{what} extensions", name="extensions")
     exts: list[Extension] = []
     seen: set[int] = set()
     while not block.done():
-        ext_type = block.u16()
+        ext_start = block.pos
+        ext_type = block.u16("extension_type")
         if ext_type in seen:
             raise IllegalParameter(f"duplicate {name_of(ExtensionType, ext_type)} extension in {what}")
         seen.add(ext_type)
-        exts.append(Extension(ext_type, block.vector(2)))
+        exts.append(Extension(ext_type, block.vector(2, name="extension_data")))
+        block.mark("Extension", ext_start)
     if whole:
         reader.finish()
     return exts

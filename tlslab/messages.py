@@ -52,7 +52,7 @@ from .extensions import (
     encode_extensions,
     find_extension,
 )
-from .wire import Reader, Writer
+from .wire import Reader, Recorder, Writer
 
 __all__ = [
     "MAX_HANDSHAKE_MESSAGE",
@@ -148,10 +148,10 @@ def _show(name: str, value: Any) -> str:
 
 
 def _read_cipher_suites(r: Reader) -> list[int]:
-    suites = r.sub(2, 2, U16_MAX - 1, what="ClientHello cipher_suites")
+    suites = r.sub(2, 2, U16_MAX - 1, what="ClientHello cipher_suites", name="cipher_suites")
     if suites.remaining % 2:
         raise DecodeError(f"ClientHello: odd cipher_suites length {suites.remaining}")
-    return [suites.u16() for _ in range(suites.remaining // 2)]
+    return [suites.u16("CipherSuite") for _ in range(suites.remaining // 2)]
 
 
 # --- §4.1.2 ClientHello ----------------------------------------------------------------------------
@@ -194,11 +194,11 @@ class ClientHello(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> ClientHello:
-        legacy_version = r.u16()
-        random = r.take(32)
-        session_id = r.vector(1, 0, 32)
+        legacy_version = r.u16("legacy_version")
+        random = r.take(32, "random")
+        session_id = r.vector(1, 0, 32, name="legacy_session_id")
         suites = _read_cipher_suites(r)
-        compression = r.vector(1, 1, 255)
+        compression = r.vector(1, 1, 255, name="legacy_compression_methods")
         if r.done():
             # Only a pre-TLS 1.3 ClientHello may omit the extensions (RFC 5246 §7.4.1.2); without
             # supported_versions it offers TLS 1.2 or older (RFC 8446 §4.2.1), which a TLS 1.3-only
@@ -264,11 +264,11 @@ class ServerHello(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> ServerHello:
-        legacy_version = r.u16()
-        random = r.take(32)
-        session_id = r.vector(1, 0, 32)
-        suite = r.u16()
-        compression = r.u8()
+        legacy_version = r.u16("legacy_version")
+        random = r.take(32, "random")
+        session_id = r.vector(1, 0, 32, name="legacy_session_id_echo")
+        suite = r.u16("cipher_suite")
+        compression = r.u8("legacy_compression_method")
         if compression != 0:
             # RFC 8446 §4.1.3: legacy_compression_method "MUST have the value 0"; the RFC names
             # no alert, and a field with a forbidden value is what illegal_parameter is for (§6.2).
@@ -340,7 +340,7 @@ class CertificateRequest(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> CertificateRequest:
-        context = r.vector(1)
+        context = r.vector(1, name="certificate_request_context")
         return cls(context, decode_extensions(r, "CertificateRequest", 2, U16_MAX))
 
 
@@ -368,8 +368,11 @@ class CertificateEntry:
 
     @classmethod
     def read(cls, r: Reader) -> CertificateEntry:
-        cert_data = r.vector(3, 1)
-        return cls(cert_data, decode_extensions(r, "CertificateEntry"))
+        start = r.pos
+        cert_data = r.vector(3, 1, name="cert_data")
+        entry = cls(cert_data, decode_extensions(r, "CertificateEntry"))
+        r.mark("CertificateEntry", start)
+        return entry
 
     def __str__(self) -> str:
         exts = ", ".join(str(e) for e in self.extensions)
@@ -400,8 +403,8 @@ class Certificate(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> Certificate:
-        context = r.vector(1)
-        lst = r.sub(3, what="Certificate certificate_list")
+        context = r.vector(1, name="certificate_request_context")
+        lst = r.sub(3, what="Certificate certificate_list", name="certificate_list")
         entries: list[CertificateEntry] = []
         while not lst.done():
             entries.append(CertificateEntry.read(lst))
@@ -428,7 +431,7 @@ class CertificateVerify(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> CertificateVerify:
-        return cls(r.u16(), r.vector(2))
+        return cls(r.u16("algorithm"), r.vector(2, name="signature"))
 
 
 @dataclass
@@ -453,7 +456,7 @@ class Finished(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> Finished:
-        return cls(r.rest())
+        return cls(r.take(r.remaining, "verify_data"))
 
 
 # --- §4.5 EndOfEarlyData, §4.6.1 NewSessionTicket, §4.6.3 KeyUpdate ----------------------------------
@@ -501,9 +504,9 @@ class NewSessionTicket(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> NewSessionTicket:
-        lifetime, age_add = r.u32(), r.u32()
-        nonce = r.vector(1, 0, 255)
-        ticket = r.vector(2, 1)
+        lifetime, age_add = r.u32("ticket_lifetime"), r.u32("ticket_age_add")
+        nonce = r.vector(1, 0, 255, name="ticket_nonce")
+        ticket = r.vector(2, 1, name="ticket")
         exts = decode_extensions(r, "NewSessionTicket", 0, U16_MAX - 1)
         return cls(lifetime, age_add, nonce, ticket, exts)
 
@@ -530,7 +533,7 @@ class KeyUpdate(HandshakeMessage):
 
     @classmethod
     def decode_body(cls, r: Reader) -> KeyUpdate:
-        request = r.u8()
+        request = r.u8("request_update")
         if request not in (KeyUpdateRequest.update_not_requested, KeyUpdateRequest.update_requested):
             # RFC 8446 §4.6.3: "any other value ... MUST terminate the connection with illegal_parameter".
             raise IllegalParameter(f"KeyUpdate: request_update {request} is neither 0 nor 1")
@@ -586,8 +589,10 @@ _BY_TYPE: dict[int, type[HandshakeMessage]] = {
 }
 
 
-def decode_handshake(data: bytes) -> HandshakeMessage:
+def decode_handshake(data: bytes, recorder: Recorder | None = None) -> HandshakeMessage:
     """Decode exactly one whole handshake message, 4-byte header included.
+
+    A ``recorder`` is told the span of each field the decoders name (RFC 8446 field names).
 
     Raises:
         DecodeError: truncated, over-long, out-of-bounds vectors or trailing bytes.
@@ -595,12 +600,12 @@ def decode_handshake(data: bytes) -> HandshakeMessage:
             receives an unexpected message type, it MUST abort ... unexpected_message").
         IllegalParameter: a field with a value the RFC forbids (e.g. KeyUpdate 2).
     """
-    r = Reader(data, "handshake message")
-    msg_type = r.u8()
+    r = Reader(data, "handshake message", recorder)
+    msg_type = r.u8("msg_type")
     cls = _BY_TYPE.get(msg_type)
     if cls is None:
         raise UnexpectedMessage(f"unknown handshake message type {msg_type}")
-    body = Reader(r.vector(3), cls.__name__)
+    body = r.sub(3, what=cls.__name__, name="body")
     r.finish()
     msg = cls.decode_body(body)
     body.finish()

@@ -22,17 +22,49 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from .errors import DecodeError
 
 
-class Reader:
-    """Reads RFC 8446 §3 values from ``data``, front to back."""
+class Recorder(Protocol):
+    """Told where each named field lies, as a decoder reads it (the annotator listens).
 
-    def __init__(self, data: bytes, what: str = "message") -> None:
+    ``data[start:end]`` of the outermost buffer is the field ``name``; ``value`` is what
+    was read (an int, the bytes of a vector, ``None`` for a structure). Fields nest by
+    their offsets: a vector or structure is heard before the fields inside it are read,
+    or (``Reader.field``) after them; a recorder that wants a tree sorts by
+    ``(start, -end)``.
+    """
+
+    def __call__(self, name: str, start: int, end: int, value: object) -> None: ...
+
+
+class Reader:
+    """Reads RFC 8446 §3 values from ``data``, front to back.
+
+    Each read may name the field it reads (the RFC's name, ``r.u16("legacy_version")``);
+    with a ``recorder`` the reader reports every named field's span, offset by ``base``
+    (where ``data`` starts in the outer buffer). Without one, names cost nothing.
+    """
+
+    def __init__(
+        self, data: bytes, what: str = "message", recorder: Recorder | None = None, base: int = 0
+    ) -> None:
         self.data = bytes(data)
         self.pos = 0
         self.what = what  # named in error messages: "ClientHello", "key_share", ...
+        self.recorder = recorder
+        self.base = base
+
+    def _record(self, name: str | None, start: int, value: object) -> None:
+        if name is not None and self.recorder is not None:
+            self.recorder(name, self.base + start, self.base + self.pos, value)
+
+    def mark(self, name: str, start: int) -> None:
+        """Name a structure made of several reads, from ``start`` (a ``pos``) to here."""
+        if self.recorder is not None:
+            self.recorder(name, self.base + start, self.base + self.pos, None)
 
     @property
     def remaining(self) -> int:
@@ -41,42 +73,73 @@ class Reader:
     def done(self) -> bool:
         return self.pos == len(self.data)
 
-    def take(self, n: int) -> bytes:
+    def take(self, n: int, name: str | None = None) -> bytes:
         """Exactly ``n`` bytes."""
         if n < 0 or n > self.remaining:
             raise DecodeError(f"{self.what}: needs {n} more bytes, only {self.remaining} left")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
+        start = self.pos
+        self.pos = end = start + n
+        if name is not None:
+            self._record(name, start, self.data[start:end])
+        return self.data[start:end]
 
-    def uint(self, size: int) -> int:
-        return int.from_bytes(self.take(size), "big")
+    def uint(self, size: int, name: str | None = None) -> int:
+        start = self.pos
+        end = start + size
+        if end > len(self.data):
+            raise DecodeError(f"{self.what}: needs {size} more bytes, only {self.remaining} left")
+        self.pos = end
+        value = int.from_bytes(self.data[start:end], "big")
+        if name is not None:
+            self._record(name, start, value)
+        return value
 
-    def u8(self) -> int:
-        return self.uint(1)
+    def u8(self, name: str | None = None) -> int:
+        return self.uint(1, name)
 
-    def u16(self) -> int:
-        return self.uint(2)
+    def u16(self, name: str | None = None) -> int:
+        return self.uint(2, name)
 
-    def u24(self) -> int:
-        return self.uint(3)
+    def u24(self, name: str | None = None) -> int:
+        return self.uint(3, name)
 
-    def u32(self) -> int:
-        return self.uint(4)
+    def u32(self, name: str | None = None) -> int:
+        return self.uint(4, name)
 
-    def vector(self, length_size: int, min_len: int = 0, max_len: int | None = None) -> bytes:
-        """``opaque data<min_len..max_len>`` with a ``length_size``-byte prefix."""
+    def vector(
+        self, length_size: int, min_len: int = 0, max_len: int | None = None, *, name: str | None = None
+    ) -> bytes:
+        """``opaque data<min_len..max_len>`` with a ``length_size``-byte prefix.
+
+        A named vector is recorded whole; its length prefix is recorded inside it as
+        ``"length"``.
+        """
+        start = self.pos
         n = self.uint(length_size)
         limit = (1 << (8 * length_size)) - 1 if max_len is None else max_len
         if not min_len <= n <= limit:
             raise DecodeError(f"{self.what}: vector length {n} outside <{min_len}..{limit}>")
-        return self.take(n)
+        out = self.take(n)
+        if name is not None and self.recorder is not None:
+            self.recorder(name, self.base + start, self.base + self.pos, out)
+            self.recorder("length", self.base + start, self.base + start + length_size, n)
+        return out
 
     def sub(
-        self, length_size: int, min_len: int = 0, max_len: int | None = None, what: str | None = None
+        self,
+        length_size: int,
+        min_len: int = 0,
+        max_len: int | None = None,
+        what: str | None = None,
+        name: str | None = None,
     ) -> Reader:
-        """A Reader over a length-prefixed vector, for lists of structures."""
-        return Reader(self.vector(length_size, min_len, max_len), what or self.what)
+        """A Reader over a length-prefixed vector, for lists of structures.
+
+        The inner reader reports to the same recorder, at the vector's offsets.
+        """
+        base = self.base + self.pos + length_size
+        data = self.vector(length_size, min_len, max_len, name=name)
+        return Reader(data, what or self.what, self.recorder, base)
 
     def rest(self) -> bytes:
         return self.take(self.remaining)

@@ -315,26 +315,6 @@ def _extension_body(ext_type: int, context: str) -> Callable[[_Cursor], list[Spa
     return None
 
 
-def _extension(context: str) -> Callable[[_Cursor], Span]:
-    def one(c: _Cursor) -> Span:
-        start = c.at()
-        ext_type = c.r.data[c.r.pos] << 8 | c.r.data[c.r.pos + 1]
-        name = extension_name(ext_type)
-        type_span = c.uint(2, lambda v: f"extension_type: {name}", f"{ext_type:#06x} = {name}")[1]
-        body = c.r.vector(2)
-        length_end = c.at() - len(body)
-        length = Span(length_end - 2, length_end, f"length: {len(body)}", "uint16: bytes of extension_data")
-        children = [type_span, length, *_extension_data(ext_type, context, body, length_end)]
-        explanation = EXTENSION_EXPLANATIONS.get(ext_type, "")
-        if not explanation:
-            explanation = (
-                "GREASE: a random value servers must ignore (RFC 8701)" if is_grease(ext_type) else ""
-            )
-        return Span(start, c.at(), f"extension: {name}", explanation, children)
-
-    return one
-
-
 def _extension_data(ext_type: int, context: str, body: bytes, base: int) -> list[Span]:
     """The Spans tiling one ``extension_data``; opaque when unknown, GREASE, or not decodable."""
     if not body:
@@ -381,77 +361,12 @@ def _check_typed(ext_type: int, context: str, body: bytes) -> None:
         decoder.decode(body)
 
 
-def _extensions(c: _Cursor, context: str) -> Span:
-    return c.vector(
-        2, "extensions", "the extension block (RFC 8446 §4.2)", lambda c: c.repeat(_extension(context))
-    )
-
-
 # ----------------------------------------------------------------------------- messages (§4)
 
 RANDOM_WHY = "32 random bytes; they make this handshake's keys unique (RFC 8446 §4.1.2)"
 LEGACY_VERSION_WHY = (
     "frozen at TLS 1.2 so old middleboxes let it through; the real one is in supported_versions"
 )
-
-
-def _client_hello(c: _Cursor) -> list[Span]:
-    return [
-        c.uint(2, lambda v: f"legacy_version: {v:#06x}", LEGACY_VERSION_WHY)[1],
-        c.opaque(32, "random", RANDOM_WHY),
-        c.vector(
-            1, "legacy_session_id", "TLS 1.2 leftover; 32 bytes only in compatibility mode (Appendix D.4)"
-        ),
-        c.vector(
-            2,
-            "cipher_suites",
-            "AEAD + hash pairs the client accepts, preferred first (Appendix B.4)",
-            _codes(2, "cipher_suite", CipherSuite, "an AEAD algorithm and a hash"),
-        ),
-        c.vector(
-            1,
-            "legacy_compression_methods",
-            "always one byte 0: no compression",
-            lambda c: c.repeat(lambda c: c.number(1, "compression_method", "0 = null")),
-        ),
-        _extensions(c, _CH),
-    ]
-
-
-def _server_hello(context: str) -> Callable[[_Cursor], list[Span]]:
-    def read(c: _Cursor) -> list[Span]:
-        random_why = (
-            "the fixed HelloRetryRequest value: SHA-256 of 'HelloRetryRequest' (RFC 8446 §4.1.3)"
-            if context == _HRR
-            else "32 random bytes from the server (RFC 8446 §4.1.3)"
-        )
-        return [
-            c.uint(2, lambda v: f"legacy_version: {v:#06x}", LEGACY_VERSION_WHY)[1],
-            c.opaque(32, "random", random_why),
-            c.vector(1, "legacy_session_id_echo", "the client's legacy_session_id, echoed"),
-            c.code(2, "cipher_suite", CipherSuite, "the suite the server chose"),
-            c.number(1, "legacy_compression_method", "always 0"),
-            _extensions(c, context),
-        ]
-
-    return read
-
-
-def _certificate_entry(c: _Cursor) -> Span:
-    start = c.at()
-    cert = c.vector(3, "cert_data", "one DER-encoded X.509 certificate")
-    der = c.r.data[cert.children[0].end - c.base : cert.end - c.base]
-    subject = _subject(der)
-    cert.label = f"cert_data: {subject}"
-    exts = c.vector(
-        2,
-        "extensions",
-        "per-certificate extensions (OCSP, SCT)",
-        lambda c: c.repeat(_extension("certificate")),
-    )
-    return Span(
-        start, c.at(), f"CertificateEntry: {subject}", "a certificate and its extensions", [cert, exts]
-    )
 
 
 def _subject(der: bytes) -> str:
@@ -463,46 +378,144 @@ def _subject(der: bytes) -> str:
         return "(not a certificate we can parse)"
 
 
-def _body_reader(msg_type: int, is_hrr: bool) -> Callable[[_Cursor], list[Span]]:
-    ht = HandshakeType
-    if msg_type == ht.client_hello:
-        return _client_hello
-    if msg_type == ht.server_hello:
-        return _server_hello(_HRR if is_hrr else _SH)
-    if msg_type == ht.encrypted_extensions:
-        return lambda c: [_extensions(c, "encrypted_extensions")]
-    if msg_type == ht.certificate_request:
-        return lambda c: [
-            c.vector(1, "certificate_request_context", "empty during the handshake"),
-            _extensions(c, "certificate_request"),
-        ]
-    if msg_type == ht.certificate:
-        return lambda c: [
-            c.vector(1, "certificate_request_context", "empty for the server's certificate"),
-            c.vector(
-                3, "certificate_list", "the chain, end-entity first", lambda c: c.repeat(_certificate_entry)
-            ),
-        ]
-    if msg_type == ht.certificate_verify:
-        return lambda c: [
-            c.code(2, "algorithm", SignatureScheme, "how the signature was made"),
-            c.vector(2, "signature", "signature over the transcript hash (RFC 8446 §4.4.3)"),
-        ]
-    if msg_type == ht.finished:
-        return lambda c: [
-            c.opaque(c.r.remaining, "verify_data", "HMAC of the transcript hash (RFC 8446 §4.4.4)")
-        ]
-    if msg_type == ht.new_session_ticket:
-        return lambda c: [
-            c.number(4, "ticket_lifetime", "seconds the ticket may be used"),
-            c.number(4, "ticket_age_add", "random number that hides the ticket's age"),
-            c.vector(1, "ticket_nonce", "makes each ticket's PSK different"),
-            c.vector(2, "ticket", "opaque to the client: the server's encrypted session state"),
-            _extensions(c, "new_session_ticket"),
-        ]
-    if msg_type == ht.key_update:
-        return lambda c: [c.number(1, "request_update", "1 = please update your keys too")]
-    return lambda c: [c.opaque(c.r.remaining, "body", "")] if c.r.remaining else []
+class _Heard:
+    """A ``tlslab.wire.Recorder``: keeps what the decoders name, then nests it by offsets."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, int, int, object]] = []
+
+    def __call__(self, name: str, start: int, end: int, value: object) -> None:
+        self.heard.append((name, start, end, value))
+
+    def tree(self) -> list[_Node]:
+        root: list[_Node] = []
+        stack: list[_Node] = []
+        order = sorted(range(len(self.heard)), key=lambda i: (self.heard[i][1], -self.heard[i][2], i))
+        for i in order:
+            node = _Node(*self.heard[i])
+            while stack and not stack[-1].start <= node.start <= node.end <= stack[-1].end:
+                stack.pop()
+            (stack[-1].children if stack else root).append(node)
+            stack.append(node)
+        return root
+
+
+@dataclass
+class _Node:
+    name: str
+    start: int
+    end: int
+    value: object
+    children: list[_Node] = field(default_factory=list)
+
+
+# Teaching text for the fields the decoders name: (message, field) first, then the field alone.
+FIELD_WHY: dict[str, str] = {
+    "legacy_version": LEGACY_VERSION_WHY,
+    "random": RANDOM_WHY,
+    "legacy_session_id": "TLS 1.2 leftover; 32 bytes only in compatibility mode (Appendix D.4)",
+    "cipher_suites": "AEAD + hash pairs the client accepts, preferred first (Appendix B.4)",
+    "CipherSuite": "an AEAD algorithm and a hash",
+    "legacy_compression_methods": "always one byte 0: no compression",
+    "legacy_session_id_echo": "the client's legacy_session_id, echoed",
+    "cipher_suite": "the suite the server chose",
+    "legacy_compression_method": "always 0",
+    "extensions": "the extension block (RFC 8446 §4.2)",
+    "certificate_list": "the chain, end-entity first",
+    "cert_data": "one DER-encoded X.509 certificate",
+    "CertificateEntry": "a certificate and its extensions",
+    "algorithm": "how the signature was made",
+    "signature": "signature over the transcript hash (RFC 8446 §4.4.3)",
+    "verify_data": "HMAC of the transcript hash (RFC 8446 §4.4.4)",
+    "ticket_lifetime": "seconds the ticket may be used",
+    "ticket_age_add": "random number that hides the ticket's age",
+    "ticket_nonce": "makes each ticket's PSK different",
+    "ticket": "opaque to the client: the server's encrypted session state",
+    "request_update": "1 = please update your keys too",
+}
+MESSAGE_FIELD_WHY: dict[tuple[str, str], str] = {
+    ("ServerHello", "random"): "32 random bytes from the server (RFC 8446 §4.1.3)",
+    ("HelloRetryRequest", "random"): (
+        "the fixed HelloRetryRequest value: SHA-256 of 'HelloRetryRequest' (RFC 8446 §4.1.3)"
+    ),
+    ("CertificateRequest", "certificate_request_context"): "empty during the handshake",
+    ("Certificate", "certificate_request_context"): "empty for the server's certificate",
+    ("CertificateEntry", "extensions"): "per-certificate extensions (OCSP, SCT)",
+}
+# Code points shown by name; the label a list item takes.
+FIELD_ENUMS: dict[str, Any] = {
+    "msg_type": HandshakeType,
+    "cipher_suite": CipherSuite,
+    "CipherSuite": CipherSuite,
+    "algorithm": SignatureScheme,
+}
+ITEM_LABELS = {"CipherSuite": "cipher_suite"}
+# Where an extension block sits, as _extension_data's context.
+EXTENSION_CONTEXT = {
+    "ClientHello": _CH,
+    "ServerHello": _SH,
+    "HelloRetryRequest": _HRR,
+    "EncryptedExtensions": "encrypted_extensions",
+    "CertificateRequest": "certificate_request",
+    "CertificateEntry": "certificate",
+    "NewSessionTicket": "new_session_ticket",
+}
+
+
+def _spans(nodes: list[_Node], where: str) -> list[Span]:
+    return [_span(node, where) for node in nodes]
+
+
+def _span(node: _Node, where: str) -> Span:
+    """The Span of one field the decoder named, with its label and explanation."""
+    name, value = node.name, node.value
+    why = MESSAGE_FIELD_WHY.get((where, name), FIELD_WHY.get(name, ""))
+    if name == "Extension":
+        return _extension_span(node, where)
+    if name == "CertificateEntry":
+        children = _spans(node.children, "CertificateEntry")
+        subject = children[0].label.split(": ", 1)[1]
+        return Span(node.start, node.end, f"CertificateEntry: {subject}", why, children)
+    if isinstance(value, int):
+        label = ITEM_LABELS.get(name, name)
+        if name in FIELD_ENUMS:
+            return Span(node.start, node.end, f"{label}: {name_of(FIELD_ENUMS[name], value)}", why)
+        shown = f"{value:#06x}" if name == "legacy_version" else str(value)
+        return Span(node.start, node.end, f"{label}: {shown}", why)
+    if node.children and node.children[0].name == "length":  # a vector (RFC 8446 §3.4)
+        length, *items = node.children
+        size = length.end - length.start
+        length_span = Span(
+            length.start, length.end, f"length: {length.value}",
+            f"uint{8 * size}: how many bytes of {name} follow",
+        )  # fmt: skip
+        children = _spans(items, where)
+        if not children and node.end > length.end:
+            body = node.end - length.end
+            children = [Span(length.end, node.end, f"{name} ({_bytes(body)})", why)]
+        label = name
+        if name == "cert_data":
+            label = f"cert_data: {_subject(bytes(value) if isinstance(value, bytes) else b'')}"
+        return Span(node.start, node.end, label, why, [length_span, *children])
+    return Span(node.start, node.end, f"{name} ({_bytes(node.end - node.start)})", why)
+
+
+def _extension_span(node: _Node, where: str) -> Span:
+    """One Extension: its type, the length of its data, and the data (RFC 8446 §4.2)."""
+    type_node, data_node = node.children
+    ext_type = int(type_node.value)  # type: ignore[call-overload]
+    name = extension_name(ext_type)
+    length = data_node.children[0]
+    body = data_node.value if isinstance(data_node.value, bytes) else b""
+    children = [
+        Span(type_node.start, type_node.end, f"extension_type: {name}", f"{ext_type:#06x} = {name}"),
+        Span(length.start, length.end, f"length: {len(body)}", "uint16: bytes of extension_data"),
+        *_extension_data(ext_type, EXTENSION_CONTEXT.get(where, where), body, length.end),
+    ]
+    explanation = EXTENSION_EXPLANATIONS.get(ext_type, "")
+    if not explanation and is_grease(ext_type):
+        explanation = "GREASE: a random value servers must ignore (RFC 8701)"
+    return Span(node.start, node.end, f"extension: {name}", explanation, children)
 
 
 MESSAGE_EXPLANATIONS = {
@@ -530,13 +543,16 @@ def annotate_handshake(raw_message: bytes) -> list[Span]:
     The top level is ``[handshake header, field, field, ...]``; vectors and
     extensions have children. Raises ``TLSError`` if the message does not decode.
     """
-    msg = decode_handshake(raw_message)  # strict: lengths, bounds, trailing bytes
-    is_hrr = isinstance(msg, HelloRetryRequest)
-    c = _Cursor(raw_message, 0, type(msg).__name__)
-    msg_type = c.code(1, "msg_type", HandshakeType, f"{type(msg).__name__}")
-    if is_hrr:
+    heard = _Heard()
+    msg = decode_handshake(raw_message, heard)  # strict: lengths, bounds, trailing bytes
+    where = type(msg).__name__
+    msg_type_node, body = heard.tree()
+    msg_type = _span(msg_type_node, where)
+    msg_type.explanation = where
+    if isinstance(msg, HelloRetryRequest):
         msg_type.explanation = "HelloRetryRequest travels as a server_hello (RFC 8446 §4.1.4)"
-    length = c.number(3, "length", "uint24: bytes of the message body that follow")
+    length_node, *fields = body.children
+    length = Span(1, 4, f"length: {length_node.value}", "uint24: bytes of the message body that follow")
     kind = msg_type.label.split(": ")[1]
     header = Span(
         0,
@@ -545,10 +561,7 @@ def annotate_handshake(raw_message: bytes) -> list[Span]:
         "every handshake message starts so (RFC 8446 §4)",
         [msg_type, length],
     )
-    body = _Cursor(c.r.rest(), 4, type(msg).__name__)
-    spans = _body_reader(raw_message[0], is_hrr)(body)
-    body.r.finish()
-    return [header, *spans]
+    return [header, *_spans(fields, where)]
 
 
 # ----------------------------------------------------------------------------- records (§5)

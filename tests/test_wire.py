@@ -1,0 +1,102 @@
+"""wire.Reader's recorder: the decoders name each field once, and a recorder hears its span."""
+
+from __future__ import annotations
+
+from tlslab.constants import HandshakeType
+from tlslab.course import rfc8448
+from tlslab.errors import TLSError
+from tlslab.messages import ClientHello, decode_handshake
+from tlslab.wire import Reader
+
+Node = tuple[str, int, int, object, list["Node"]]
+
+
+class Tree:
+    """A recorder that nests what it hears by offsets: (name, start, end, value, children)."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, int, int, object]] = []
+
+    def __call__(self, name: str, start: int, end: int, value: object) -> None:
+        self.heard.append((name, start, end, value))
+
+    @property
+    def root(self) -> list[Node]:
+        order = sorted(range(len(self.heard)), key=lambda i: (self.heard[i][1], -self.heard[i][2], i))
+        root: list[Node] = []
+        stack: list[Node] = []
+        for i in order:
+            name, start, end, value = self.heard[i]
+            while stack and not (start >= stack[-1][1] and end <= stack[-1][2]):
+                stack.pop()
+            node: Node = (name, start, end, value, [])
+            (stack[-1][4] if stack else root).append(node)
+            stack.append(node)
+        return root
+
+
+def test_named_reads_are_recorded_at_absolute_offsets() -> None:
+    tree = Tree()
+    r = Reader(bytes.fromhex("030303020102"), recorder=tree)
+    assert r.u16("legacy_version") == 0x0303
+    inner = r.sub(1, name="outer")
+    assert inner.vector(1, name="inner") == b"\x01\x02"
+    r.finish()
+    assert [(n[0], n[1], n[2]) for n in tree.root] == [("legacy_version", 0, 2), ("outer", 2, 6)]
+    outer = tree.root[1][4]
+    assert [(n[0], n[1], n[2]) for n in outer] == [("length", 2, 3), ("inner", 3, 6)]  # type: ignore[union-attr]
+    assert [(n[0], n[1], n[2], n[3]) for n in outer[1][4]] == [("length", 3, 4, 2)]  # type: ignore[index]
+
+
+def test_unnamed_reads_and_no_recorder_record_nothing() -> None:
+    tree = Tree()
+    r = Reader(b"\x00\x01\x02", recorder=tree)
+    r.u8(), r.vector(1)
+    assert tree.heard == []
+    assert Reader(b"\x05").u8("x") == 5  # a name without a recorder is free
+
+
+def test_client_hello_spans_tile_the_message_with_rfc_names() -> None:
+    raw = rfc8448.trace("simple_1rtt")["client_hello"]
+    tree = Tree()
+    msg = decode_handshake(raw, tree)
+    assert isinstance(msg, ClientHello)
+    assert [n[0] for n in tree.root] == ["msg_type", "body"]
+    body = tree.root[1]
+    assert (body[1], body[2]) == (1, len(raw))
+    names = [n[0] for n in body[4]]  # type: ignore[attr-defined]
+    assert names == [
+        "length", "legacy_version", "random", "legacy_session_id", "cipher_suites",
+        "legacy_compression_methods", "extensions",
+    ]  # fmt: skip
+    fields = body[4][1:]  # type: ignore[index]
+    for a, b in zip(fields, fields[1:], strict=False):  # adjacent: nothing is skipped or read twice
+        assert a[2] == b[1]
+    assert fields[-1][2] == len(raw)
+    exts = fields[-1][4][1:]
+    assert len(exts) == len(msg.extensions)
+    assert all(e[0] == "Extension" for e in exts)
+    assert [e[4][0][3] for e in exts] == [e.type for e in msg.extensions]
+    assert raw[fields[1][1] : fields[1][2]] == msg.random
+
+
+def test_every_rfc8448_message_is_named_field_by_field() -> None:
+    """Each body's top-level named fields tile it: the decoders name every field they read."""
+    for trace in rfc8448.TRACES:
+        for key, raw in rfc8448.trace(trace).items():
+            if len(raw) < 4 or int.from_bytes(raw[1:4], "big") != len(raw) - 4:
+                continue
+            tree = Tree()
+            try:
+                decode_handshake(raw, tree)
+            except TLSError:
+                continue
+            body = tree.root[1]
+            fields = body[4][1:]  # after the body's length
+            if raw[0] == HandshakeType.end_of_early_data:
+                assert fields == []
+                continue
+            assert fields, (trace, key)
+            assert fields[0][1] == 4 and fields[-1][2] == len(raw), (trace, key)
+            for a, b in zip(fields, fields[1:], strict=False):
+                assert a[2] == b[1], (trace, key, a[0], b[0])
