@@ -103,15 +103,18 @@ def show_source(obj: Any) -> Any:
 # ---------------------------------------------------------------- hex dumps
 
 
-def hexdump(data: bytes, width: int = 16) -> str:
-    """Classic hex dump: offset, hex bytes, and the printable ASCII, ``width`` bytes a line."""
+def hexdump(data: bytes, width: int = 16, start: int = 0) -> str:
+    """Classic hex dump: offset, hex bytes, and the printable ASCII, ``width`` bytes a line.
+
+    ``start`` is the offset the first byte is shown at (a slice of a larger message).
+    """
     data = bytes(data)
     lines = []
     for offset in range(0, len(data), width):
         chunk = data[offset : offset + width]
         hex_part = " ".join(f"{b:02x}" for b in chunk).ljust(3 * width - 1)
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        lines.append(f"{offset:04x}  {hex_part}  |{text}|")
+        lines.append(f"{start + offset:04x}  {hex_part}  |{text}|")
     return "\n".join(lines)
 
 
@@ -185,6 +188,10 @@ class AnnotatedHex:
     fold: int = FOLD_AT
     window: tuple[int, int] | None = None
 
+    def _shown(self, span: Span) -> bool:
+        """Whether the legend lists ``span``: all spans, or those overlapping the window."""
+        return self.window is None or (span.start < self.window[1] and self.window[0] < span.end)
+
     def _palette(self, owner: list[int | None]) -> dict[int, str]:
         owners = sorted({index for index in owner if index is not None})
         return {index: PALETTE[n % len(PALETTE)] for n, index in enumerate(owners)}
@@ -213,7 +220,7 @@ class AnnotatedHex:
     def _legend_html(self, colours: dict[int, str]) -> str:
         rows = []
         for index, span in enumerate(self.spans):
-            if self.window and not (span.start < self.window[1] and self.window[0] < span.end):
+            if not self._shown(span):
                 continue
             indent = "&nbsp;" * 4 * span.depth
             swatch = f"background:{colours[index]};" if index in colours else ""
@@ -240,11 +247,11 @@ class AnnotatedHex:
             if isinstance(line, tuple):
                 dump.append(_fold_text(self.data, *line))
             else:
-                dump.append(hexdump(self.data[line : line + self.width]).replace("0000", f"{line:04x}", 1))
+                dump.append(hexdump(self.data[line : line + self.width], self.width, start=line))
         legend = [
             f"{'  ' * span.depth}[{span.where}] {span.label}: {_span_hex(self.data[span.start : span.end])}"
             for span in self.spans
-            if not self.window or (span.start < self.window[1] and self.window[0] < span.end)
+            if self._shown(span)
         ]
         return "\n".join(dump) + "\n" + "\n".join(legend)
 
