@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from peers import free_port, openssl_server, wait_for_port  # noqa: E402
+from support.peers import free_port, openssl_server, wait_for_port  # noqa: E402
 
 import tlslab  # noqa: E402
 from tlslab.lab import pki  # noqa: E402
