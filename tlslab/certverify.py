@@ -84,7 +84,7 @@ import ipaddress
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache, wraps
 from typing import TypeVar
 
 import certifi
@@ -108,6 +108,35 @@ from .errors import (
 # leaf and the trust anchor (self-issued ones, key rollovers, do not count, as for
 # pathLenConstraint). 8, as cryptography's verifier; OpenSSL's default depth is 100.
 MAX_DEPTH = 8
+
+_T = TypeVar("_T")
+_CACHED_CERTIFICATES = 512
+
+
+def _per_certificate(read: Callable[[x509.Certificate], _T]) -> Callable[[x509.Certificate], _T]:
+    """Remember what ``read`` found in a certificate object, for as long as that object is used.
+
+    What is read from a certificate alone (its extensions by OID, the DER fields of its
+    TBSCertificate, whether a trust anchor decodes) depends on nothing else, and a path check
+    asks for it many times. The memo is keyed on the object, not its DER (hashing a certificate
+    hashes all of it): a leaf parsed from a new Certificate message is read afresh, and trust
+    anchors (parsed once per file, ``load_trust_roots``) are read once, not on every handshake.
+    Validity, signatures, the path and the name are checked on every call.
+    """
+    memo: dict[int, tuple[x509.Certificate, _T]] = {}
+
+    @wraps(read)
+    def remembered(cert: x509.Certificate) -> _T:
+        hit = memo.get(id(cert))
+        if hit is not None and hit[0] is cert:
+            return hit[1]
+        if len(memo) >= _CACHED_CERTIFICATES:
+            memo.clear()
+        value = read(cert)
+        memo[id(cert)] = (cert, value)  # the memo keeps ``cert`` alive, so its id is not reused
+        return value
+
+    return remembered
 
 
 def load_trust_roots(cafile: str | None = None) -> list[x509.Certificate]:
@@ -246,6 +275,7 @@ def _serial(cert: x509.Certificate) -> int:
         return cert.serial_number
 
 
+@_per_certificate
 def _anchor_problem(root: x509.Certificate) -> str | None:
     """Why a trust anchor cannot be used (it does not decode), or None."""
     try:
@@ -303,7 +333,7 @@ def _check_certificate(cert: x509.Certificate, who: str, *, anchor: bool = False
         raise BadCertificate(f"{who} is an X.509 {cert.version.name} certificate; only v3 (CABF BR 7.1.1)")
     if len(cert.issuer) == 0:
         raise BadCertificate(f"{who} has an empty issuer name (RFC 5280 §4.1.2.4)")
-    if _tbs_fields(cert)[1][1] != _der_children(cert.public_bytes(Encoding.DER))[1][1]:
+    if _tbs_fields(cert)[1][1] != _signature_algorithm_field(cert):
         raise BadCertificate(
             f"{who} names different algorithms in signatureAlgorithm and tbsCertificate.signature "
             "(RFC 5280 §4.1.1.2)"
@@ -313,6 +343,17 @@ def _check_certificate(cert: x509.Certificate, who: str, *, anchor: bool = False
     _check_key(cert, who)
     if not anchor:
         _check_signature_algorithm(cert, who)
+
+
+@_per_certificate
+def _anchor_fits_profile(root: x509.Certificate) -> bool:
+    """``_check_certificate`` of a trust anchor, once per anchor: it depends on the anchor alone.
+    False: the caller runs it again, to raise its reason."""
+    try:
+        _check_certificate(root, "trust anchor", anchor=True)
+    except AlertError:
+        return False
+    return True
 
 
 def _check_serial(cert: x509.Certificate, who: str, anchor: bool) -> None:
@@ -328,7 +369,7 @@ def _check_serial(cert: x509.Certificate, who: str, anchor: bool) -> None:
 
 def _check_criticality(cert: x509.Certificate, who: str) -> None:
     """RFC 5280 §4.2: unknown critical extensions refuse; some extensions must never be critical."""
-    for ext in cert.extensions:
+    for ext in _extensions_by_oid(cert).values():
         if ext.critical and ext.oid not in _UNDERSTOOD:
             raise UnsupportedCertificate(
                 f"{who} has a critical extension tlslab does not process: {_oid_name(ext.oid)} (RFC 5280 §4.2)"
@@ -341,9 +382,8 @@ def _check_criticality(cert: x509.Certificate, who: str) -> None:
 
 def _check_alt_names(cert: x509.Certificate, who: str) -> None:
     """RFC 5280 §4.2.1.6: the SAN's criticality follows the subject; dNSName in preferred syntax."""
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
+    ext = _extension_entry(cert, x509.SubjectAlternativeName)
+    if ext is None:
         return
     empty_subject = len(cert.subject) == 0
     if ext.critical != empty_subject:
@@ -415,10 +455,17 @@ def _named_curve(cert: x509.Certificate) -> bool:
     return len(algorithm) == 2 and algorithm[1][0] == 0x06  # OBJECT IDENTIFIER
 
 
-def _tbs_fields(cert: x509.Certificate) -> list[tuple[int, bytes]]:
+@_per_certificate
+def _tbs_fields(cert: x509.Certificate) -> tuple[tuple[int, bytes], ...]:
     """serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ... (§4.1.1.1)."""
     fields = _der_children(cert.tbs_certificate_bytes)
-    return fields[1:] if fields[0][0] == 0xA0 else fields  # the [0] version of a v2 or v3 certificate
+    return tuple(fields[1:] if fields[0][0] == 0xA0 else fields)  # the [0] version of a v2 or v3 certificate
+
+
+@_per_certificate
+def _signature_algorithm_field(cert: x509.Certificate) -> bytes:
+    """The DER of Certificate.signatureAlgorithm, beside tbsCertificate (RFC 5280 §4.1.1.2)."""
+    return _der_children(cert.public_bytes(Encoding.DER))[1][1]
 
 
 def _der_children(der: bytes) -> list[tuple[int, bytes]]:
@@ -601,7 +648,8 @@ class _PathSearch:
         """May ``candidate`` sign ``path[-1]``, with ``path`` below it? Each step cites its rule."""
         role = "root" if is_root else "intermediate"
         _check_validity(candidate, len(path), "", self.now)
-        _check_certificate(candidate, f"{role} {_name(candidate)}", anchor=is_root)
+        if not (is_root and _anchor_fits_profile(candidate)):
+            _check_certificate(candidate, f"{role} {_name(candidate)}", anchor=is_root)
         _check_issuer(candidate, path, role, self.purpose)
         _check_depth(candidate, path, self.max_depth, is_root)
         _check_name_constraints(candidate, path, role)
@@ -698,7 +746,7 @@ def _check_issuer(
     if constraints is None or not constraints.ca:
         state = "CA:FALSE" if constraints is not None else "missing"
         raise UnknownCA(f"{who} is not a CA (basicConstraints {state})")
-    if not cert.extensions.get_extension_for_class(x509.BasicConstraints).critical:
+    if not _extensions_by_oid(cert)[ExtensionOID.BASIC_CONSTRAINTS].critical:
         raise BadCertificate(
             f"{who} has a non-critical basicConstraints (RFC 5280 §4.2.1.9: critical in a CA)"
         )
@@ -768,9 +816,8 @@ def _check_name_constraints(ca: x509.Certificate, below: list[x509.Certificate],
     still applies its own constraints). The leaf is always checked. A constraint of a type we do
     not check refuses the chain when the extension is critical or a name of that type is present.
     """
-    try:
-        ext = ca.extensions.get_extension_for_class(x509.NameConstraints)
-    except x509.ExtensionNotFound:
+    ext = _extension_entry(ca, x509.NameConstraints)
+    if ext is None:
         return
     who = f"{role} {_name(ca)}"
     permitted, excluded = ext.value.permitted_subtrees or [], ext.value.excluded_subtrees or []
@@ -970,6 +1017,7 @@ def _labels_ok(name: str) -> bool:
     return all(0 < len(label) <= 63 and not any(c.isspace() for c in label) for label in name.split("."))
 
 
+@lru_cache(maxsize=256)  # asked several times per handshake; a name that is not one raises twice inside
 def ip_literal(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address if ``name`` is an IP literal (``[::1]`` brackets allowed), else None."""
     try:
@@ -985,12 +1033,24 @@ _E = TypeVar("_E", bound=x509.ExtensionType)
 
 
 def _extension(cert: x509.Certificate, cls: type[_E]) -> _E | None:
-    try:
-        return cert.extensions.get_extension_for_class(cls).value
-    except x509.ExtensionNotFound:
-        return None
+    ext = _extension_entry(cert, cls)
+    return None if ext is None else ext.value
 
 
+def _extension_entry(cert: x509.Certificate, cls: type[_E]) -> x509.Extension[_E] | None:
+    """The extension of type ``cls`` (value and criticality), or None."""
+    return _extensions_by_oid(cert).get(cls.oid)  # type: ignore[return-value]
+
+
+@_per_certificate
+def _extensions_by_oid(
+    cert: x509.Certificate,
+) -> dict[x509.ObjectIdentifier, x509.Extension[x509.ExtensionType]]:
+    """Each extension by its OID, read once per certificate (cryptography's lookup scans them all)."""
+    return {ext.oid: ext for ext in cert.extensions}
+
+
+@_per_certificate
 def _name(cert: x509.Certificate) -> str:
     return f"'{cert.subject.rfc4514_string()}'"
 
