@@ -81,6 +81,35 @@ def test_certificate_request_with_many_cas_is_split(pki):
     assert server.handshake_complete and server.peer_certificates[0] == user.cert
 
 
+class LongTickets(TicketStore):
+    """Tickets of 20 000 bytes (a ticket may be up to 2^16-1, §4.6.1): a NewSessionTicket
+    that needs two records."""
+
+    def issue(self, state):
+        ticket = super().issue(state)
+        long = ticket + bytes(20_000 - len(ticket))
+        self._sessions[long] = self._sessions.pop(ticket)
+        return long
+
+
+def test_new_session_ticket_larger_than_a_record_is_split(pki):
+    store = LongTickets()
+    client, server = to_server_flight(pki, ticket_store=store, num_tickets=2)
+    server.receive_data(client.data_to_send())
+    records = split_records(server.data_to_send())
+    assert all(len(r.fragment) <= 16384 + 256 for r in records)  # §5.2: TLSCiphertext.length
+    client.receive_data(b"".join(r.encode() for r in records))
+    assert [len(t.ticket) for t in client.tickets] == [20_000, 20_000]
+
+    # and the ticket resumes: the client's ClientHello, now over 16 KB, is split too
+    again = ClientConnection(client_config(pki, session=client.tickets[0]))
+    resumed = ServerConnection(server_config(pki, ticket_store=store))
+    resumed.receive_data(again.data_to_send())
+    again.receive_data(resumed.data_to_send())
+    resumed.receive_data(again.data_to_send())
+    assert again.handshake_complete and again.session_resumed and resumed.handshake_complete
+
+
 @pytest.mark.interop
 def test_large_chain_with_openssl_s_client(pki, big_leaf, tmp_path):
     require_tool("openssl")
