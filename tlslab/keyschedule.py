@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InternalError
 from .messages import MessageHash
-from .suites import Suite
+from .suites import HASH_LENS, Suite
 
 if TYPE_CHECKING:
     from .provider import Provider
@@ -55,7 +55,7 @@ ExpandLabel = Callable[[bytes, bytes, bytes, int, str], bytes]
 
 
 def _hash_len(hash_name: str) -> int:
-    return hashlib.new(hash_name).digest_size
+    return HASH_LENS.get(hash_name) or hashlib.new(hash_name).digest_size
 
 
 def hkdf_extract(salt: bytes, ikm: bytes, hash_name: str = "sha256") -> bytes:

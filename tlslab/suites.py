@@ -41,6 +41,9 @@ class AEAD(Protocol):
     ) -> int: ...
 
 
+HASH_LENS = {"sha256": 32, "sha384": 48}  # Hash.length of the two hashes TLS 1.3's suites use
+
+
 @dataclass(frozen=True)
 class Suite:
     """One row of RFC 8446 Appendix B.4, with the sizes §5.3 and §7.3 need."""
@@ -68,8 +71,7 @@ def _ccm(tag_len: int) -> Callable[[bytes], AEAD]:
 def _suite(
     code: CipherSuite, hash_name: str, key_len: int, tag_len: int, factory: Callable[[bytes], AEAD]
 ) -> Suite:
-    hash_len = {"sha256": 32, "sha384": 48}[hash_name]
-    return Suite(code, code.name, hash_name, hash_len, key_len, 12, tag_len, factory)
+    return Suite(code, code.name, hash_name, HASH_LENS[hash_name], key_len, 12, tag_len, factory)
 
 
 SUITES: dict[CipherSuite, Suite] = {
