@@ -51,7 +51,7 @@ from .record import RECORD_HEADER as _HEADER
 from .suites import SUITES
 
 RECV_SIZE = 1 << 17  # bytes we ask the socket for at once: several records
-SEND_BATCH = 1 << 18  # application data sealed into one send buffer before it is written
+SEND_BATCH = 3 * MAX_PLAINTEXT  # application data sealed into one send buffer before it is written
 _MAX_OVERHEAD = HEADER_LEN + 1 + 16  # per record: header, inner content type, AEAD tag
 
 
