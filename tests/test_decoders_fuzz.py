@@ -33,6 +33,7 @@ from tlslab.extensions import (
     PreSharedKeyServerHello,
     PskIdentity,
     PskKeyExchangeModes,
+    RecordSizeLimit,
     ServerNameList,
     SignatureAlgorithms,
     SupportedGroups,
@@ -76,6 +77,7 @@ TYPED = [
     PreSharedKeyServerHello,
     EarlyDataIndication,
     Cookie,
+    RecordSizeLimit,
 ]
 
 SAMPLES = [

@@ -41,6 +41,7 @@ from tlslab.extensions import (
     PreSharedKeyServerHello,
     PskIdentity,
     PskKeyExchangeModes,
+    RecordSizeLimit,
     ServerNameList,
     SignatureAlgorithms,
     SupportedGroups,
@@ -529,6 +530,8 @@ BAD_BODIES = [
     (EarlyDataIndication, "000004", DecodeError),
     (Cookie, "0000", DecodeError),  # cookie<1..2^16-1>
     (Cookie, "000201", DecodeError),
+    (RecordSizeLimit, "40", DecodeError),  # uint16 RecordSizeLimit
+    (RecordSizeLimit, "003f", IllegalParameter),  # under 64 (RFC 8449 §4)
 ]
 
 
@@ -650,6 +653,7 @@ def test_every_typed_body_knows_its_extension_type() -> None:
         (ext_module.PreSharedKeyServerHello(0), ExtensionType.pre_shared_key),
         (ext_module.EarlyDataIndication(1024), ExtensionType.early_data),
         (ext_module.Cookie(b"c"), ExtensionType.cookie),
+        (ext_module.RecordSizeLimit(16385), ExtensionType.record_size_limit),
     ]
     all_bodies = {
         c

@@ -156,7 +156,7 @@ ALLOWED_IN: dict[str, set[int]] = {
         ExtensionType.client_certificate_type,
         ExtensionType.server_certificate_type,
         ExtensionType.early_data,
-        28,  # record_size_limit (RFC 8449)
+        ExtensionType.record_size_limit,  # RFC 8449
     },
     "Certificate": {ExtensionType.status_request, ExtensionType.signed_certificate_timestamp},
     "CertificateRequest": {

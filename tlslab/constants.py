@@ -69,6 +69,7 @@ class ExtensionType(IntEnum):
     client_certificate_type = 19
     server_certificate_type = 20
     padding = 21
+    record_size_limit = 28
     pre_shared_key = 41
     early_data = 42
     supported_versions = 43
@@ -79,6 +80,12 @@ class ExtensionType(IntEnum):
     post_handshake_auth = 49
     signature_algorithms_cert = 50
     key_share = 51
+
+
+class NameType(IntEnum):
+    """RFC 6066 §3 enum NameType (of server_name): one kind of name."""
+
+    host_name = 0
 
 
 class NamedGroup(IntEnum):
@@ -153,7 +160,6 @@ OTHER_NAMES: dict[str, dict[int, str]] = {
         0x0016: "encrypt_then_mac",  # RFC 7366, for TLS 1.2 CBC suites
         0x0017: "extended_master_secret",  # RFC 7627, a TLS 1.2 fix
         0x001B: "compress_certificate",  # RFC 8879
-        0x001C: "record_size_limit",  # RFC 8449
         0x0023: "session_ticket",  # RFC 5077, TLS 1.2 tickets
         0x3374: "next_protocol_negotiation",  # draft, ALPN's predecessor
         0x4469: "application_settings",  # draft (ALPS), Chrome

@@ -8,7 +8,10 @@ byte, and the transcript hash (RFC 8446 §4.4.1) is computed over exactly what w
 The typed classes below give meaning to one extension's ``extension_data``. Each
 quotes the RFC struct it encodes; ``encode()`` returns the ``extension_data`` and
 ``decode(data)`` parses it strictly: every byte consumed, every vector inside the
-bounds the RFC declares, and only ``TLSError`` subclasses raised.
+bounds the RFC declares, and only ``TLSError`` subclasses raised. Given a
+``wire.Recorder``, ``decode(data, recorder, base)`` also tells it where each field
+lies, by the RFC's field names (that is how ``tlslab.course.annotate`` labels them);
+``body_class(ext_type, message)`` says which class reads an extension in a message.
 
     >>> body = SupportedGroups([NamedGroup.x25519, NamedGroup.secp256r1]).encode()
     >>> body.hex()
@@ -27,9 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
-from .constants import ExtensionType, NamedGroup, name_of
+from .constants import ExtensionType, NamedGroup, NameType, name_of
 from .errors import DecodeError, IllegalParameter
-from .wire import Reader, Writer
+from .wire import Reader, Recorder, Writer
 
 __all__ = [
     "ALPN",
@@ -45,11 +48,13 @@ __all__ = [
     "PreSharedKeyServerHello",
     "PskIdentity",
     "PskKeyExchangeModes",
+    "RecordSizeLimit",
     "ServerNameList",
     "SignatureAlgorithms",
     "SupportedGroups",
     "SupportedVersionsClientHello",
     "SupportedVersionsServerHello",
+    "body_class",
     "decode_extensions",
     "encode_extensions",
     "find_extension",
@@ -97,7 +102,8 @@ class ExtensionBody:
         raise NotImplementedError
 
     @classmethod
-    def decode(cls: type[B], data: bytes) -> B:
+    def decode(cls: type[B], data: bytes, recorder: Recorder | None = None, base: int = 0) -> B:
+        """Parse ``extension_data`` strictly; a ``recorder`` hears each field, offset by ``base``."""
         raise NotImplementedError
 
     def to_extension(self) -> Extension:
@@ -166,14 +172,6 @@ def find_extension(exts: Iterable[Extension], ext_type: int) -> bytes | None:
 # --- Helpers for lists of fixed-size code points ----------------------------------------------------
 
 
-def _read_u16_list(r: Reader, min_len: int, max_len: int, what: str) -> list[int]:
-    """A ``uint16 list<min_len..max_len>`` (bounds in bytes, as the RFC writes them)."""
-    body = r.sub(2, min_len, max_len, what=what)
-    if body.remaining % 2:
-        raise DecodeError(f"{what}: odd length {body.remaining} for a list of uint16")
-    return [body.u16() for _ in range(body.remaining // 2)]
-
-
 def _u16_list(values: Iterable[int]) -> bytes:
     w = Writer()
     for v in values:
@@ -182,8 +180,6 @@ def _u16_list(values: Iterable[int]) -> bytes:
 
 
 # --- server_name (RFC 6066 §3) -----------------------------------------------------------------------
-
-HOST_NAME = 0  # RFC 6066 §3: enum { host_name(0), (255) } NameType;
 
 
 @dataclass
@@ -217,20 +213,22 @@ class ServerNameList(ExtensionBody):
         w = Writer()
         with w.prefixed(2) as lst:
             for name in self.host_names:
-                lst.u8(HOST_NAME).vector(2, name)
+                lst.u8(NameType.host_name).vector(2, name)
         return w.getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> ServerNameList:
-        r = Reader(data, "server_name")
-        lst = r.sub(2, 1, U16_MAX)
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> ServerNameList:
+        r = Reader(data, "server_name", recorder, base)
+        lst = r.sub(2, 1, U16_MAX, name="server_name_list")
         names: list[bytes] = []
         while not lst.done():
-            name_type = lst.u8()
-            if name_type != HOST_NAME:
+            start = lst.pos
+            name_type = lst.u8("name_type")
+            if name_type != NameType.host_name:
                 # RFC 6066 §3: an unknown NameType has no length we could skip by.
                 raise DecodeError(f"server_name: unknown name_type {name_type}")
-            names.append(lst.vector(2, 1))
+            names.append(lst.vector(2, 1, name="host_name"))
+            lst.mark("ServerName", start)
         if len(names) > 1:
             # RFC 6066 §3: "MUST NOT contain more than one name of the same name_type".
             raise IllegalParameter("server_name: more than one host_name")
@@ -262,12 +260,11 @@ class SupportedVersionsClientHello(ExtensionBody):
         return Writer().vector(1, _u16_list(self.versions)).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> SupportedVersionsClientHello:
-        r = Reader(data, "supported_versions")
-        body = r.sub(1, 2, 254)
-        if body.remaining % 2:
-            raise DecodeError(f"supported_versions: odd length {body.remaining}")
-        versions = [body.u16() for _ in range(body.remaining // 2)]
+    def decode(
+        cls, data: bytes, recorder: Recorder | None = None, base: int = 0
+    ) -> SupportedVersionsClientHello:
+        r = Reader(data, "supported_versions", recorder, base)
+        versions = r.uint_list(2, 1, 2, 254, name="versions", item="ProtocolVersion")
         r.finish()
         return cls(versions)
 
@@ -292,9 +289,11 @@ class SupportedVersionsServerHello(ExtensionBody):
         return Writer().u16(self.selected_version).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> SupportedVersionsServerHello:
-        r = Reader(data, "supported_versions")
-        version = r.u16()
+    def decode(
+        cls, data: bytes, recorder: Recorder | None = None, base: int = 0
+    ) -> SupportedVersionsServerHello:
+        r = Reader(data, "supported_versions", recorder, base)
+        version = r.u16("selected_version")
         r.finish()
         return cls(version)
 
@@ -319,9 +318,9 @@ class SupportedGroups(ExtensionBody):
         return Writer().vector(2, _u16_list(self.named_group_list)).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> SupportedGroups:
-        r = Reader(data, "supported_groups")
-        groups = _read_u16_list(r, 2, U16_MAX, "supported_groups")
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> SupportedGroups:
+        r = Reader(data, "supported_groups", recorder, base)
+        groups = r.uint_list(2, 2, 2, U16_MAX, name="named_group_list", item="NamedGroup")
         r.finish()
         return cls(groups)
 
@@ -347,7 +346,10 @@ class KeyShareEntry:
 
     @classmethod
     def read(cls, r: Reader) -> KeyShareEntry:
-        return cls(r.u16(), r.vector(2, 1))
+        start = r.pos
+        entry = cls(r.u16("group"), r.vector(2, 1, name="key_exchange"))
+        r.mark("KeyShareEntry", start)
+        return entry
 
     def encode(self) -> bytes:
         w = Writer()
@@ -355,8 +357,8 @@ class KeyShareEntry:
         return w.getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> KeyShareEntry:
-        r = Reader(data, "key_share")
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> KeyShareEntry:
+        r = Reader(data, "key_share", recorder, base)
         entry = cls.read(r)
         r.finish()
         return entry
@@ -389,9 +391,9 @@ class KeyShareClientHello(ExtensionBody):
         return w.getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> KeyShareClientHello:
-        r = Reader(data, "key_share")
-        lst = r.sub(2, 0, U16_MAX)
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> KeyShareClientHello:
+        r = Reader(data, "key_share", recorder, base)
+        lst = r.sub(2, 0, U16_MAX, name="client_shares")
         shares: list[KeyShareEntry] = []
         while not lst.done():
             shares.append(KeyShareEntry.read(lst))
@@ -419,8 +421,8 @@ class KeyShareServerHello(ExtensionBody):
         return self.server_share.encode()
 
     @classmethod
-    def decode(cls, data: bytes) -> KeyShareServerHello:
-        return cls(KeyShareEntry.decode(data))
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> KeyShareServerHello:
+        return cls(KeyShareEntry.decode(data, recorder, base))
 
 
 @dataclass
@@ -440,9 +442,11 @@ class KeyShareHelloRetryRequest(ExtensionBody):
         return Writer().u16(self.selected_group).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> KeyShareHelloRetryRequest:
-        r = Reader(data, "key_share")
-        group = r.u16()
+    def decode(
+        cls, data: bytes, recorder: Recorder | None = None, base: int = 0
+    ) -> KeyShareHelloRetryRequest:
+        r = Reader(data, "key_share", recorder, base)
+        group = r.u16("selected_group")
         r.finish()
         return cls(group)
 
@@ -467,9 +471,11 @@ class SignatureAlgorithms(ExtensionBody):
         return Writer().vector(2, _u16_list(self.supported_signature_algorithms)).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> SignatureAlgorithms:
-        r = Reader(data, "signature_algorithms")
-        schemes = _read_u16_list(r, 2, U16_MAX - 1, "signature_algorithms")
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> SignatureAlgorithms:
+        r = Reader(data, "signature_algorithms", recorder, base)
+        schemes = r.uint_list(
+            2, 2, 2, U16_MAX - 1, name="supported_signature_algorithms", item="SignatureScheme"
+        )
         r.finish()
         return cls(schemes)
 
@@ -503,12 +509,12 @@ class ALPN(ExtensionBody):
         return w.getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> ALPN:
-        r = Reader(data, "application_layer_protocol_negotiation")
-        lst = r.sub(2, 2, U16_MAX)
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> ALPN:
+        r = Reader(data, "application_layer_protocol_negotiation", recorder, base)
+        lst = r.sub(2, 2, U16_MAX, name="protocol_name_list")
         names: list[bytes] = []
         while not lst.done():
-            names.append(lst.vector(1, 1))
+            names.append(lst.vector(1, 1, name="ProtocolName"))
         r.finish()
         return cls(names)
 
@@ -535,9 +541,9 @@ class PskKeyExchangeModes(ExtensionBody):
         return Writer().vector(1, bytes(self.ke_modes)).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> PskKeyExchangeModes:
-        r = Reader(data, "psk_key_exchange_modes")
-        modes = list(r.vector(1, 1, 255))
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> PskKeyExchangeModes:
+        r = Reader(data, "psk_key_exchange_modes", recorder, base)
+        modes = r.uint_list(1, 1, 1, 255, name="ke_modes", item="PskKeyExchangeMode")
         r.finish()
         return cls(modes)
 
@@ -563,7 +569,10 @@ class PskIdentity:
 
     @classmethod
     def read(cls, r: Reader) -> PskIdentity:
-        return cls(r.vector(2, 1), r.u32())
+        start = r.pos
+        ident = cls(r.vector(2, 1, name="identity"), r.u32("obfuscated_ticket_age"))
+        r.mark("PskIdentity", start)
+        return ident
 
 
 @dataclass
@@ -612,16 +621,16 @@ class OfferedPsks(ExtensionBody):
         return self.encode_identities() + self.encode_binders()
 
     @classmethod
-    def decode(cls, data: bytes) -> OfferedPsks:
-        r = Reader(data, "pre_shared_key")
-        idents = r.sub(2, 7, U16_MAX)
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> OfferedPsks:
+        r = Reader(data, "pre_shared_key", recorder, base)
+        idents = r.sub(2, 7, U16_MAX, name="identities")
         identities: list[PskIdentity] = []
         while not idents.done():
             identities.append(PskIdentity.read(idents))
-        binder_list = r.sub(2, 33, U16_MAX)
+        binder_list = r.sub(2, 33, U16_MAX, name="binders")
         binders: list[bytes] = []
         while not binder_list.done():
-            binders.append(binder_list.vector(1, 32, 255))
+            binders.append(binder_list.vector(1, 32, 255, name="PskBinderEntry"))
         r.finish()
         if len(binders) != len(identities):
             # RFC 8446 §4.2.11: "A series of HMAC values, one for each value in the identities list".
@@ -648,9 +657,9 @@ class PreSharedKeyServerHello(ExtensionBody):
         return Writer().u16(self.selected_identity).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> PreSharedKeyServerHello:
-        r = Reader(data, "pre_shared_key")
-        selected = r.u16()
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> PreSharedKeyServerHello:
+        r = Reader(data, "pre_shared_key", recorder, base)
+        selected = r.u16("selected_identity")
         r.finish()
         return cls(selected)
 
@@ -687,11 +696,11 @@ class EarlyDataIndication(ExtensionBody):
         return Writer().u32(self.max_early_data_size).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> EarlyDataIndication:
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> EarlyDataIndication:
         if not data:
             return cls(None)
-        r = Reader(data, "early_data")
-        size = r.u32()
+        r = Reader(data, "early_data", recorder, base)
+        size = r.u32("max_early_data_size")
         r.finish()
         return cls(size)
 
@@ -716,8 +725,83 @@ class Cookie(ExtensionBody):
         return Writer().vector(2, self.cookie).getvalue()
 
     @classmethod
-    def decode(cls, data: bytes) -> Cookie:
-        r = Reader(data, "cookie")
-        cookie = r.vector(2, 1)
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> Cookie:
+        r = Reader(data, "cookie", recorder, base)
+        cookie = r.vector(2, 1, name="cookie")
         r.finish()
         return cls(cookie)
+
+
+# --- record_size_limit (RFC 8449 §4) -----------------------------------------------------------------
+
+
+@dataclass
+class RecordSizeLimit(ExtensionBody):
+    """``record_size_limit`` (RFC 8449 §4): the largest record the sender is willing to receive::
+
+    uint16 RecordSizeLimit;
+
+    For TLS 1.3 it counts the TLSInnerPlaintext (content, type, padding), so at most
+    2^14 + 1; "a value less than 64 MUST be treated as a fatal error", an
+    illegal_parameter (RFC 8449 §4). tlslab reads it for display; it does not
+    send it or shrink its records.
+    """
+
+    TYPE: ClassVar[ExtensionType] = ExtensionType.record_size_limit
+
+    record_size_limit: int
+
+    def encode(self) -> bytes:
+        return Writer().u16(self.record_size_limit).getvalue()
+
+    @classmethod
+    def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> RecordSizeLimit:
+        r = Reader(data, "record_size_limit", recorder, base)
+        limit = r.u16("record_size_limit")
+        r.finish()
+        if limit < 64:
+            raise IllegalParameter(f"record_size_limit {limit} is under 64 (RFC 8449 §4)")
+        return cls(limit)
+
+
+# --- Which body an extension has in which message (RFC 8446 §4.2) ------------------------------------
+
+# Extensions whose body depends on the message ("select (Handshake.msg_type)"): the ClientHello's form,
+# then the HelloRetryRequest's, then the form in the server's other messages.
+_BY_MESSAGE: dict[int, tuple[type[ExtensionBody], type[ExtensionBody], type[ExtensionBody]]] = {
+    ExtensionType.key_share: (KeyShareClientHello, KeyShareHelloRetryRequest, KeyShareServerHello),
+    ExtensionType.supported_versions: (
+        SupportedVersionsClientHello,
+        SupportedVersionsServerHello,
+        SupportedVersionsServerHello,
+    ),
+    ExtensionType.pre_shared_key: (OfferedPsks, PreSharedKeyServerHello, PreSharedKeyServerHello),
+}
+_ONE_FORM: dict[int, type[ExtensionBody]] = {
+    ExtensionType.supported_groups: SupportedGroups,
+    ExtensionType.signature_algorithms: SignatureAlgorithms,
+    ExtensionType.signature_algorithms_cert: SignatureAlgorithms,  # the same struct (§4.2.3)
+    ExtensionType.application_layer_protocol_negotiation: ALPN,
+    ExtensionType.psk_key_exchange_modes: PskKeyExchangeModes,
+    ExtensionType.early_data: EarlyDataIndication,
+    ExtensionType.cookie: Cookie,
+    ExtensionType.record_size_limit: RecordSizeLimit,
+}
+
+
+def body_class(ext_type: int, message: str) -> type[ExtensionBody] | None:
+    """The class that decodes extension ``ext_type`` in ``message`` (its RFC struct name:
+    ``"ClientHello"``, ``"HelloRetryRequest"``, ``"EncryptedExtensions"``...); None if tlslab
+    has no decoder for it there (unknown, GREASE, or a body it keeps opaque).
+
+        >>> body_class(ExtensionType.key_share, "HelloRetryRequest").__name__
+        'KeyShareHelloRetryRequest'
+
+    A server's ``server_name`` is empty (RFC 6066 §3), so only a ClientHello's has a body class.
+    """
+    if ext_type in _BY_MESSAGE:
+        client, retry, server = _BY_MESSAGE[ext_type]
+        return client if message == "ClientHello" else retry if message == "HelloRetryRequest" else server
+    if ext_type == ExtensionType.server_name:
+        return ServerNameList if message == "ClientHello" else None
+    return _ONE_FORM.get(ext_type)

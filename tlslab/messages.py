@@ -147,13 +147,6 @@ def _show(name: str, value: Any) -> str:
     return str(value)
 
 
-def _read_cipher_suites(r: Reader) -> list[int]:
-    suites = r.sub(2, 2, U16_MAX - 1, what="ClientHello cipher_suites", name="cipher_suites")
-    if suites.remaining % 2:
-        raise DecodeError(f"ClientHello: odd cipher_suites length {suites.remaining}")
-    return [suites.u16("CipherSuite") for _ in range(suites.remaining // 2)]
-
-
 # --- §4.1.2 ClientHello ----------------------------------------------------------------------------
 
 
@@ -197,7 +190,7 @@ class ClientHello(HandshakeMessage):
         legacy_version = r.u16("legacy_version")
         random = r.take(32, "random")
         session_id = r.vector(1, 0, 32, name="legacy_session_id")
-        suites = _read_cipher_suites(r)
+        suites = r.uint_list(2, 2, 2, U16_MAX - 1, name="cipher_suites", item="CipherSuite")
         compression = r.vector(1, 1, 255, name="legacy_compression_methods")
         if r.done():
             # Only a pre-TLS 1.3 ClientHello may omit the extensions (RFC 5246 §7.4.1.2); without

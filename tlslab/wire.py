@@ -20,11 +20,14 @@ over at the end are a ``DecodeError`` (alert ``decode_error``), never an
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
 from .errors import DecodeError
+
+_STRUCT_CODES = {2: "H", 4: "I"}  # uint16, uint32 lists unpacked in one call
 
 
 class Recorder(Protocol):
@@ -33,7 +36,7 @@ class Recorder(Protocol):
     ``data[start:end]`` of the outermost buffer is the field ``name``; ``value`` is what
     was read (an int, the bytes of a vector, ``None`` for a structure). Fields nest by
     their offsets: a vector or structure is heard before the fields inside it are read,
-    or (``Reader.field``) after them; a recorder that wants a tree sorts by
+    or (``Reader.mark``) after them; a recorder that wants a tree sorts by
     ``(start, -end)``.
     """
 
@@ -57,10 +60,6 @@ class Reader:
         self.recorder = recorder
         self.base = base
 
-    def _record(self, name: str | None, start: int, value: object) -> None:
-        if name is not None and self.recorder is not None:
-            self.recorder(name, self.base + start, self.base + self.pos, value)
-
     def mark(self, name: str, start: int) -> None:
         """Name a structure made of several reads, from ``start`` (a ``pos``) to here."""
         if self.recorder is not None:
@@ -79,8 +78,8 @@ class Reader:
             raise DecodeError(f"{self.what}: needs {n} more bytes, only {self.remaining} left")
         start = self.pos
         self.pos = end = start + n
-        if name is not None:
-            self._record(name, start, self.data[start:end])
+        if name is not None and self.recorder is not None:
+            self.recorder(name, self.base + start, self.base + end, self.data[start:end])
         return self.data[start:end]
 
     def uint(self, size: int, name: str | None = None) -> int:
@@ -90,8 +89,8 @@ class Reader:
             raise DecodeError(f"{self.what}: needs {size} more bytes, only {self.remaining} left")
         self.pos = end
         value = int.from_bytes(self.data[start:end], "big")
-        if name is not None:
-            self._record(name, start, value)
+        if name is not None and self.recorder is not None:
+            self.recorder(name, self.base + start, self.base + end, value)
         return value
 
     def u8(self, name: str | None = None) -> int:
@@ -124,6 +123,39 @@ class Reader:
             self.recorder(name, self.base + start, self.base + self.pos, out)
             self.recorder("length", self.base + start, self.base + start + length_size, n)
         return out
+
+    def uint_list(
+        self,
+        size: int,
+        length_size: int,
+        min_len: int = 0,
+        max_len: int | None = None,
+        *,
+        name: str | None = None,
+        item: str | None = None,
+    ) -> list[int]:
+        """``T list<min_len..max_len>`` of ``size``-byte uints, e.g. ``NamedGroup named_group_list<2..2^16-1>``.
+
+        The bounds are in bytes, as the RFC writes them; a length that is not a whole number
+        of items is a DecodeError. Each item is recorded as ``item`` (the type's name:
+        ``"NamedGroup"``).
+        """
+        first = self.base + self.pos + length_size
+        data = self.vector(length_size, min_len, max_len, name=name)
+        if len(data) % size:
+            raise DecodeError(
+                f"{self.what}: {name or 'list'} of {len(data)} bytes is not a list of uint{8 * size}"
+            )
+        if size == 1:
+            values = list(data)
+        elif size in _STRUCT_CODES:
+            values = list(struct.unpack(f">{len(data) // size}{_STRUCT_CODES[size]}", data))
+        else:
+            values = [int.from_bytes(data[i : i + size], "big") for i in range(0, len(data), size)]
+        if item is not None and self.recorder is not None:
+            for i, value in enumerate(values):
+                self.recorder(item, first + i * size, first + (i + 1) * size, value)
+        return values
 
     def sub(
         self,

@@ -49,7 +49,7 @@ SN, SG, KS, SV, SA, PSKM = (
 # What NSS sent and tlslab does not send by itself (RFC 5746, RFC 5077, RFC 8449, RFC 7685).
 RENEGOTIATION_INFO = ext.Extension(0xFF01, b"\x00")
 SESSION_TICKET = ext.Extension(0x0023, b"")
-RECORD_SIZE_LIMIT = ext.Extension(0x001C, b"\x40\x01")
+RECORD_SIZE_LIMIT = ext.Extension(ExtensionType.record_size_limit, b"\x40\x01")
 
 
 def nss_hook(*order: int | ext.Extension):
