@@ -38,7 +38,6 @@ from .constants import (
 from .errors import (
     AlertDescription,
     AlertError,
-    DecodeError,
     InternalError,
     PeerAlert,
     TLSError,
@@ -58,7 +57,7 @@ from .messages import (
     decode_handshake,
 )
 from .provider import Provider
-from .record import Record, RecordProtection, RecordReader, plaintext_record, split_fragments
+from .record import Record, RecordProtection, RecordReader, decode_alert, plaintext_record, split_fragments
 from .states import StateTable
 from .suites import Suite
 
@@ -281,9 +280,7 @@ class Endpoint:
 
     def _on_alert(self, data: bytes) -> None:
         """An alert from the peer (§6): close_notify and user_canceled are warnings, the rest fatal."""
-        if len(data) != 2:
-            raise DecodeError(f"an alert is 2 bytes, got {len(data)}")
-        level, description = data
+        level, description = decode_alert(data)
         if description == AlertDescription.close_notify:  # §6.1: the peer closed its write side
             self._read_closed = True
             if self._write_closed:

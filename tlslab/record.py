@@ -20,7 +20,10 @@ reordered, dropped or replayed unnoticed.
 
 This module is sans-I/O: ``RecordReader`` takes bytes in whatever pieces the
 transport delivers and hands out whole records; ``RecordProtection`` turns a
-(content type, data) pair into record bytes and back.
+(content type, data) pair into record bytes and back. ``read_record`` reads one
+record off a ``wire.Reader`` by the same rules, naming its fields for a recorder
+(``tlslab.course.annotate`` shows records so), and ``decode_alert`` reads an
+alert record's two bytes (§6).
 
     >>> reader = RecordReader()
     >>> reader.feed(plaintext_record(ContentType.handshake, b"\\x01\\x00\\x00\\x00"))
@@ -43,6 +46,7 @@ from .constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, TLS12, ContentType
 from .errors import BadRecordMac, DecodeError, InternalError, RecordOverflow, UnexpectedMessage
 from .keyschedule import traffic_keys
 from .suites import Suite
+from .wire import Reader, Recorder
 
 if TYPE_CHECKING:
     from .provider import Provider
@@ -99,7 +103,7 @@ def split_fragments(data: bytes, limit: int = MAX_PLAINTEXT) -> Iterator[bytes]:
 # ---------------------------------------------------------------- reading records
 
 
-def _not_tls(head: bytes) -> str:
+def _not_tls(head: bytes | bytearray) -> str:
     """Why ``head`` cannot start a TLS record, in words a person can act on."""
     shown = bytes(head[:8])
     if b"HTTP/".startswith(shown[:5]):
@@ -107,6 +111,27 @@ def _not_tls(head: bytes) -> str:
     if shown and all(32 <= b < 127 for b in shown):
         return f"not a TLS record (looks like plain text: {shown!r}); is the port speaking TLS?"
     return f"not a TLS record: unknown content type {shown[0]} (first bytes {shown.hex()})"
+
+
+def _check_header(content_type: int, version: int, length: int, head: bytes | bytearray) -> None:
+    """The rules on a record header (§5, §5.1, §5.2); ``head`` (the record's first bytes) names it in errors."""
+    if content_type not in _KNOWN_TYPES:
+        # §5: "If a TLS implementation receives an unexpected record type, it MUST terminate
+        # the connection with an unexpected_message alert."
+        raise UnexpectedMessage(_not_tls(head))
+    if version >> 8 != 3:
+        raise DecodeError(_bad_version_reason(version, head))
+    limit = MAX_CIPHERTEXT if content_type == ContentType.application_data else MAX_PLAINTEXT
+    if length > limit:
+        kind = "protected" if limit == MAX_CIPHERTEXT else "plaintext"
+        raise RecordOverflow(f"{kind} record of {length} bytes exceeds {limit} (RFC 8446 §5.1, §5.2)")
+
+
+def _bad_version_reason(version: int, head: bytes | bytearray) -> str:
+    # §5.1 says legacy_record_version "MUST be ignored for all purposes", and we do ignore the
+    # minor byte. A major byte other than 3 means this is not TLS at all (SSL 2, garbage); we
+    # stop there, as OpenSSL does ("wrong version number"), instead of buffering up to 64 KiB.
+    return f"not a TLS record: legacy_record_version {version:#06x} (first bytes {bytes(head[:8]).hex()})"
 
 
 def _check_fragment(content_type: int, length: int) -> None:
@@ -155,7 +180,7 @@ class RecordReader:
             self._check_partial_header()
             return None
         content_type, version, length = _HEADER.unpack_from(buf)
-        self._check_header(content_type, version, length)
+        _check_header(content_type, version, length, buf)
         end = HEADER_LEN + length
         if len(buf) < end:
             return None
@@ -175,28 +200,46 @@ class RecordReader:
         """Fail fast on the first bytes of a header, before the rest arrives."""
         buf = self._buf
         if buf and buf[0] not in _KNOWN_TYPES:
-            raise UnexpectedMessage(_not_tls(bytes(buf)))
+            raise UnexpectedMessage(_not_tls(buf))
         if len(buf) >= 2 and buf[1] != 3:
-            raise DecodeError(self._bad_version_reason(buf[1] << 8))
+            raise DecodeError(_bad_version_reason(buf[1] << 8, buf))
 
-    def _check_header(self, content_type: int, version: int, length: int) -> None:
-        if content_type not in _KNOWN_TYPES:
-            # §5: "If a TLS implementation receives an unexpected record type, it MUST terminate
-            # the connection with an unexpected_message alert."
-            raise UnexpectedMessage(_not_tls(bytes(self._buf[:8])))
-        if version >> 8 != 3:
-            raise DecodeError(self._bad_version_reason(version))
-        limit = MAX_CIPHERTEXT if content_type == ContentType.application_data else MAX_PLAINTEXT
-        if length > limit:
-            kind = "protected" if limit == MAX_CIPHERTEXT else "plaintext"
-            raise RecordOverflow(f"{kind} record of {length} bytes exceeds {limit} (RFC 8446 §5.1, §5.2)")
 
-    def _bad_version_reason(self, version: int) -> str:
-        # §5.1 says legacy_record_version "MUST be ignored for all purposes", and we do ignore the
-        # minor byte. A major byte other than 3 means this is not TLS at all (SSL 2, garbage); we
-        # stop there, as OpenSSL does ("wrong version number"), instead of buffering up to 64 KiB.
-        head = bytes(self._buf[:8])
-        return f"not a TLS record: legacy_record_version {version:#06x} (first bytes {head.hex()})"
+def read_record(r: Reader) -> Record:
+    """The next whole record in ``r`` (RFC 8446 §5.1), checked as ``RecordReader`` checks it.
+
+    For a reader with a recorder the fields are named as TLSPlaintext names them: ``type``,
+    ``legacy_record_version``, ``length``, ``fragment``, the whole as ``TLSPlaintext``.
+
+    Raises:
+        DecodeError: fewer bytes than the header says, or not legacy_record_version 3.x.
+        UnexpectedMessage, RecordOverflow: as ``RecordReader.next_record``.
+    """
+    start = r.pos
+    content_type, version, length = r.u8("type"), r.u16("legacy_record_version"), r.u16("length")
+    _check_header(content_type, version, length, r.data[start : start + 8])
+    fragment = r.take(length, "fragment")
+    if content_type != ContentType.application_data:
+        _check_fragment(content_type, length)
+    r.mark("TLSPlaintext", start)
+    return Record(content_type, version, fragment)
+
+
+def decode_alert(data: bytes, recorder: Recorder | None = None, base: int = 0) -> tuple[int, int]:
+    """``(level, description)`` of an alert record's content (RFC 8446 §6)::
+
+        struct {
+            AlertLevel level;
+            AlertDescription description;
+        } Alert;
+
+    Raises:
+        DecodeError: not exactly two bytes.
+    """
+    if len(data) != 2:
+        raise DecodeError(f"an alert is 2 bytes, got {len(data)}")
+    r = Reader(data, "Alert", recorder, base)
+    return r.u8("level"), r.u8("description")
 
 
 # ---------------------------------------------------------------- protecting records
