@@ -16,6 +16,7 @@ E = TypeVar("E", bound=IntEnum)
 TLS13 = 0x0304  # ProtocolVersion of TLS 1.3 (§4.2.1)
 SSL3 = 0x0300  # Appendix D.5: a legacy_version this low or lower is refused
 TLS12 = 0x0303  # legacy_version in hellos and records (§4.1.2, §5.1)
+TLS11 = 0x0302  # TLS 1.1, named when a peer offers it (RFC 4346)
 TLS10 = 0x0301  # legacy_record_version of a first ClientHello (§5.1)
 
 MAX_PLAINTEXT = 1 << 14  # §5.1: TLSPlaintext.length <= 2^14

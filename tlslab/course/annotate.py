@@ -1,13 +1,17 @@
-"""Every byte of a TLS 1.3 record or handshake message, labelled and explained (RFC 8446 §3-§5).
+"""Every byte of a TLS 1.3 record or handshake message, labelled and explained (RFC 8446 §3-§6).
 
 This is "The Illustrated TLS 1.3 Connection" as data: ``annotate_handshake(raw)``
 returns a list of ``Span`` objects that tile the message exactly, each with a label
 ("legacy_version: 0x0303"), a sentence of explanation, and children for the parts
 inside it (a vector's length prefix and items, an extension's type, length and body).
 
-Nothing here is a second parser. ``tlslab.messages.decode_handshake`` and the typed
-decoders of ``tlslab.extensions`` check the bytes first; then a ``tlslab.wire.Reader``
-walks the same bytes once more, and every read notes ``pos`` before and after it.
+Nothing here parses the wire. The core's decoders read the bytes, and a
+``tlslab.wire.Recorder`` hears where each field they name lies:
+``tlslab.record.read_record`` and ``decode_alert`` for records (§5.1, §6),
+``tlslab.messages.decode_handshake`` for messages (§4), and for each extension body
+the class ``tlslab.extensions.body_class`` names (§4.2). This module only nests what
+they heard and says it in words; a body no decoder takes (unknown, GREASE, malformed)
+is shown as opaque bytes under its name from ``tlslab.constants``.
 
     >>> from tlslab.course.rfc8448 import trace
     >>> spans = annotate_handshake(trace("simple_1rtt")["client_hello"])
@@ -21,13 +25,14 @@ walks the same bytes once more, and every read notes ``pos`` before and after it
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from enum import IntEnum
 from typing import Any
 
-from tlslab import extensions as ext
 from tlslab.constants import (
     TLS10,
+    TLS11,
     TLS12,
     TLS13,
     CipherSuite,
@@ -35,6 +40,7 @@ from tlslab.constants import (
     ExtensionType,
     HandshakeType,
     NamedGroup,
+    NameType,
     PskKeyExchangeMode,
     SignatureScheme,
     is_grease,
@@ -42,7 +48,9 @@ from tlslab.constants import (
 )
 from tlslab.course.nb import PALETTE, equal_runs
 from tlslab.errors import AlertDescription, AlertLevel, TLSError
-from tlslab.messages import HelloRetryRequest, decode_handshake
+from tlslab.extensions import body_class
+from tlslab.messages import HandshakeBuffer, HelloRetryRequest, decode_handshake
+from tlslab.record import decode_alert, read_record
 from tlslab.wire import Reader
 
 __all__ = [
@@ -98,275 +106,15 @@ def _shift(spans: list[Span], offset: int) -> list[Span]:
     ]
 
 
-# ----------------------------------------------------------------------------- the walker
-
-
 def _bytes(n: int) -> str:
     return f"{n} byte" if n == 1 else f"{n} bytes"
 
 
 def _version_name(value: int) -> str:
-    names = {TLS13: "TLS 1.3", TLS12: "TLS 1.2", 0x0302: "TLS 1.1", TLS10: "TLS 1.0"}
+    names = {TLS13: "TLS 1.3", TLS12: "TLS 1.2", TLS11: "TLS 1.1", TLS10: "TLS 1.0"}
     if is_grease(value):
         return f"GREASE({value:#06x})"
     return f"{value:#06x} ({names[value]})" if value in names else f"{value:#06x}"
-
-
-class _Cursor:
-    """A ``tlslab.wire.Reader`` that records a Span for every read; ``base`` is its absolute offset."""
-
-    def __init__(self, data: bytes, base: int = 0, what: str = "message") -> None:
-        self.r = Reader(data, what)
-        self.base = base
-
-    def at(self) -> int:
-        return self.base + self.r.pos
-
-    def uint(self, size: int, label: Callable[[int], str], explanation: str) -> tuple[int, Span]:
-        start = self.at()
-        value = self.r.uint(size)
-        return value, Span(start, self.at(), label(value), explanation)
-
-    def number(self, size: int, name: str, explanation: str) -> Span:
-        return self.uint(size, lambda v: f"{name}: {v}", explanation)[1]
-
-    def code(self, size: int, name: str, enum: Any, explanation: str) -> Span:
-        return self.uint(size, lambda v: f"{name}: {name_of(enum, v)}", explanation)[1]
-
-    def opaque(self, n: int, name: str, explanation: str) -> Span:
-        start = self.at()
-        value = self.r.take(n)
-        return Span(start, self.at(), f"{name} ({_bytes(len(value))})", explanation)
-
-    def vector(
-        self,
-        length_size: int,
-        name: str,
-        explanation: str,
-        items: Callable[[_Cursor], list[Span]] | None = None,
-        item_name: str = "",
-    ) -> Span:
-        """A length-prefixed vector: a parent Span over [length, items...] (RFC 8446 §3.4)."""
-        start = self.at()
-        what = f"uint{8 * length_size}"
-        n, length = self.uint(
-            length_size, lambda v: f"length: {v}", f"{what}: how many bytes of {name} follow"
-        )
-        body_start = self.at()
-        body = self.r.take(n)
-        sub = _Cursor(body, body_start, name)
-        if items is not None:
-            children = items(sub)
-            sub.r.finish()
-        elif body:
-            children = [sub.opaque(len(body), item_name or name, explanation)]
-        else:
-            children = []
-        return Span(start, self.at(), name, explanation, [length, *children])
-
-    def repeat(self, read_one: Callable[[_Cursor], Span]) -> list[Span]:
-        out = []
-        while not self.r.done():
-            out.append(read_one(self))
-        return out
-
-
-def _codes(size: int, name: str, enum: Any, explanation: str) -> Callable[[_Cursor], list[Span]]:
-    """Items reader for a list of code points (cipher suites, groups, schemes...)."""
-    return lambda c: c.repeat(lambda c: c.code(size, name, enum, explanation))
-
-
-# ----------------------------------------------------------------------------- extensions (§4.2)
-
-_CH, _SH, _HRR = "client_hello", "server_hello", "hello_retry_request"
-
-EXTENSION_EXPLANATIONS: dict[int, str] = {
-    ExtensionType.server_name: "SNI: the host name the client wants, sent in the clear (RFC 6066 §3)",
-    ExtensionType.supported_groups: "key-exchange groups the client can use, preferred first (RFC 8446 §4.2.7)",
-    ExtensionType.signature_algorithms: "signatures the client can verify (RFC 8446 §4.2.3)",
-    ExtensionType.signature_algorithms_cert: "signatures the client accepts in certificates (RFC 8446 §4.2.3)",
-    ExtensionType.application_layer_protocol_negotiation: "ALPN: which protocol runs inside (RFC 7301)",
-    ExtensionType.key_share: "the ephemeral Diffie-Hellman public keys (RFC 8446 §4.2.8)",
-    ExtensionType.supported_versions: "the real version negotiation: TLS 1.3 is 0x0304 (RFC 8446 §4.2.1)",
-    ExtensionType.psk_key_exchange_modes: "how a resumed session may use a ticket (RFC 8446 §4.2.9)",
-    ExtensionType.pre_shared_key: "resumption tickets offered, with binders (RFC 8446 §4.2.11)",
-    ExtensionType.early_data: "0-RTT data (RFC 8446 §4.2.10)",
-    ExtensionType.cookie: "state the server asks the client to echo (RFC 8446 §4.2.2)",
-    ExtensionType.padding: "zeros that make the ClientHello a certain size (RFC 7685)",
-    ExtensionType.status_request: "OCSP stapling (RFC 6066 §8)",
-    ExtensionType.signed_certificate_timestamp: "Certificate Transparency (RFC 6962)",
-    ExtensionType.post_handshake_auth: "the client accepts a certificate request later (RFC 8446 §4.2.6)",
-    28: "record_size_limit: the largest record the sender accepts (RFC 8449)",
-    0xFF01: "renegotiation_info: a TLS 1.2 safety signal (RFC 5746)",
-    0x0023: "session_ticket: TLS 1.2 tickets (RFC 5077)",
-    0x0017: "extended_master_secret: a TLS 1.2 fix (RFC 7627)",
-    0x000B: "ec_point_formats: for TLS 1.2 clients (RFC 8422)",
-    0x0016: "encrypt_then_mac: for TLS 1.2 CBC suites (RFC 7366)",
-}
-
-
-def extension_name(ext_type: int) -> str:
-    """``server_name``, ``record_size_limit``, ``GREASE(0x1a1a)`` or ``unknown(0x1234)``."""
-    return name_of(ExtensionType, ext_type)
-
-
-def _server_name(c: _Cursor) -> list[Span]:
-    def one(c: _Cursor) -> Span:
-        start = c.at()
-        names = {0: "host_name"}
-        kind = c.uint(1, lambda v: f"name_type: {names.get(v, v)}", "0 = host_name, the only kind")[1]
-        name = c.vector(2, "host_name", "the server's DNS name, ASCII")
-        host = c.r.data[name.children[0].end - c.base : name.end - c.base].decode("ascii", "replace")
-        name.label = f"host_name: {host}"
-        return Span(start, c.at(), f"ServerName: {host}", "one entry of the list", [kind, name])
-
-    return [c.vector(2, "server_name_list", "the names the client asks for", lambda c: c.repeat(one))]
-
-
-def _key_share_entry(c: _Cursor) -> Span:
-    start = c.at()
-    group = c.code(2, "group", NamedGroup, "which group this public key belongs to")
-    key = c.vector(2, "key_exchange", "the public key: for x25519, 32 bytes (RFC 8446 §4.2.8.2)")
-    return Span(start, c.at(), f"KeyShareEntry: {group.label.split(': ')[1]}", "one public key", [group, key])
-
-
-def _psk_identity(c: _Cursor) -> Span:
-    start = c.at()
-    ident = c.vector(2, "identity", "the ticket the server gave earlier")
-    age = c.number(4, "obfuscated_ticket_age", "ticket age in ms plus ticket_age_add, mod 2^32")
-    return Span(start, c.at(), "PskIdentity", "one offered ticket", [ident, age])
-
-
-def _extension_body(ext_type: int, context: str) -> Callable[[_Cursor], list[Span]] | None:
-    """How to read one extension's ``extension_data`` in ``context`` (a HandshakeType name)."""
-    et = ExtensionType
-    codes = {
-        et.supported_groups: (2, "named_group", NamedGroup, "named_group_list", "a key-exchange group"),
-        et.signature_algorithms: (
-            2,
-            "signature_scheme",
-            SignatureScheme,
-            "supported_signature_algorithms",
-            "a signature algorithm",
-        ),
-        et.signature_algorithms_cert: (
-            2,
-            "signature_scheme",
-            SignatureScheme,
-            "supported_signature_algorithms",
-            "a signature algorithm",
-        ),
-    }
-    if ext_type in codes:
-        size, name, enum, vec, why = codes[ext_type]
-        return lambda c: [c.vector(2, vec, "", _codes(size, name, enum, why))]
-    if ext_type == et.server_name and context == _CH:
-        return _server_name
-    if ext_type == et.key_share:
-        if context == _CH:
-            return lambda c: [
-                c.vector(
-                    2, "client_shares", "one key per group guessed", lambda c: c.repeat(_key_share_entry)
-                )
-            ]
-        if context == _HRR:
-            return lambda c: [c.code(2, "selected_group", NamedGroup, "send me a key share for this group")]
-        return lambda c: [_key_share_entry(c)]
-    if ext_type == et.supported_versions:
-        if context == _CH:
-            versions = lambda c: c.repeat(  # noqa: E731
-                lambda c: c.uint(2, lambda v: f"version: {_version_name(v)}", "a version the client speaks")[
-                    1
-                ]
-            )
-            return lambda c: [c.vector(1, "versions", "", versions)]
-        return lambda c: [
-            c.uint(2, lambda v: f"selected_version: {_version_name(v)}", "the version the server chose")[1]
-        ]
-    if ext_type == et.application_layer_protocol_negotiation:
-
-        def protocol(c: _Cursor) -> Span:
-            span = c.vector(1, "protocol_name", "an ALPN protocol name, ASCII")
-            text = c.r.data[span.children[0].end - c.base : span.end - c.base].decode("ascii", "replace")
-            span.label = f"protocol_name: {text}"
-            return span
-
-        return lambda c: [c.vector(2, "protocol_name_list", "", lambda c: c.repeat(protocol))]
-    if ext_type == et.psk_key_exchange_modes:
-        why = "psk_dhe_ke: resume AND do a fresh key exchange (forward secrecy)"
-        return lambda c: [c.vector(1, "ke_modes", "", _codes(1, "ke_mode", PskKeyExchangeMode, why))]
-    if ext_type == et.pre_shared_key:
-        if context == _CH:
-
-            def binder(c: _Cursor) -> Span:
-                return c.vector(1, "binder", "HMAC over the ClientHello so far (RFC 8446 §4.2.11.2)")
-
-            return lambda c: [
-                c.vector(2, "identities", "", lambda c: c.repeat(_psk_identity)),
-                c.vector(2, "binders", "", lambda c: c.repeat(binder)),
-            ]
-        return lambda c: [c.number(2, "selected_identity", "which offered ticket the server accepted")]
-    if ext_type == et.early_data and context == "new_session_ticket":
-        return lambda c: [c.number(4, "max_early_data_size", "how many 0-RTT bytes the server will take")]
-    if ext_type == et.cookie:
-        return lambda c: [c.vector(2, "cookie", "opaque server state, echoed back in ClientHello 2")]
-    if ext_type == 28:
-        return lambda c: [c.number(2, "record_size_limit", "largest plaintext record accepted")]
-    return None
-
-
-def _extension_data(ext_type: int, context: str, body: bytes, base: int) -> list[Span]:
-    """The Spans tiling one ``extension_data``; opaque when unknown, GREASE, or not decodable."""
-    if not body:
-        return []
-    read = _extension_body(ext_type, context)
-    if read is not None:
-        try:
-            _check_typed(ext_type, context, body)
-            sub = _Cursor(body, base, extension_name(ext_type))
-            spans = read(sub)
-            sub.r.finish()
-            return spans
-        except TLSError:
-            pass
-    why = "padding: zeros" if ext_type == ExtensionType.padding else "opaque: tlslab does not look inside"
-    return [Span(base, base + len(body), f"extension_data ({_bytes(len(body))})", why)]
-
-
-def _check_typed(ext_type: int, context: str, body: bytes) -> None:
-    """Let ``tlslab.extensions`` judge the body first (bounds, duplicates): it raises TLSError if bad."""
-    et = ExtensionType
-    decoders: dict[int, Any] = {
-        et.server_name: ext.ServerNameList,
-        et.supported_groups: ext.SupportedGroups,
-        et.signature_algorithms: ext.SignatureAlgorithms,
-        et.signature_algorithms_cert: ext.SignatureAlgorithms,
-        et.application_layer_protocol_negotiation: ext.ALPN,
-        et.psk_key_exchange_modes: ext.PskKeyExchangeModes,
-        et.cookie: ext.Cookie,
-        et.early_data: ext.EarlyDataIndication,
-    }
-    by_context = {
-        (et.key_share, _CH): ext.KeyShareClientHello,
-        (et.key_share, _HRR): ext.KeyShareHelloRetryRequest,
-        (et.key_share, _SH): ext.KeyShareServerHello,
-        (et.supported_versions, _CH): ext.SupportedVersionsClientHello,
-        (et.supported_versions, _SH): ext.SupportedVersionsServerHello,
-        (et.supported_versions, _HRR): ext.SupportedVersionsServerHello,
-        (et.pre_shared_key, _CH): ext.OfferedPsks,
-        (et.pre_shared_key, _SH): ext.PreSharedKeyServerHello,
-    }
-    decoder = by_context.get((ext_type, context), decoders.get(ext_type))
-    if decoder is not None:
-        decoder.decode(body)
-
-
-# ----------------------------------------------------------------------------- messages (§4)
-
-RANDOM_WHY = "32 random bytes; they make this handshake's keys unique (RFC 8446 §4.1.2)"
-LEGACY_VERSION_WHY = (
-    "frozen at TLS 1.2 so old middleboxes let it through; the real one is in supported_versions"
-)
 
 
 def _subject(der: bytes) -> str:
@@ -376,6 +124,9 @@ def _subject(der: bytes) -> str:
         return x509.load_der_x509_certificate(der).subject.rfc4514_string() or "(empty subject)"
     except (ValueError, TypeError):
         return "(not a certificate we can parse)"
+
+
+# ----------------------------------------------------------------------------- what the decoders name
 
 
 class _Heard:
@@ -409,8 +160,19 @@ class _Node:
     children: list[_Node] = field(default_factory=list)
 
 
+RANDOM_WHY = "32 random bytes; they make this handshake's keys unique (RFC 8446 §4.1.2)"
+LEGACY_VERSION_WHY = (
+    "frozen at TLS 1.2 so old middleboxes let it through; the real one is in supported_versions"
+)
+
 # Teaching text for the fields the decoders name: (message, field) first, then the field alone.
 FIELD_WHY: dict[str, str] = {
+    # records (RFC 8446 §5.1) and alerts (§6)
+    "type": "what the record carries (RFC 8446 §5.1)",
+    "legacy_record_version": "0x0303, or 0x0301 in a first ClientHello",
+    "level": "ignored in TLS 1.3 but for close_notify",
+    "description": "what went wrong (RFC 8446 §6)",
+    # handshake messages (§4)
     "legacy_version": LEGACY_VERSION_WHY,
     "random": RANDOM_WHY,
     "legacy_session_id": "TLS 1.2 leftover; 32 bytes only in compatibility mode (Appendix D.4)",
@@ -432,6 +194,30 @@ FIELD_WHY: dict[str, str] = {
     "ticket_nonce": "makes each ticket's PSK different",
     "ticket": "opaque to the client: the server's encrypted session state",
     "request_update": "1 = please update your keys too",
+    # extension bodies (§4.2, RFC 6066 §3, RFC 7301 §3.1, RFC 8449 §4)
+    "server_name_list": "the names the client asks for",
+    "ServerName": "one entry of the list",
+    "name_type": "0 = host_name, the only kind",
+    "host_name": "the server's DNS name, ASCII",
+    "NamedGroup": "a key-exchange group",
+    "client_shares": "one key per group guessed",
+    "KeyShareEntry": "one public key",
+    "group": "which group this public key belongs to",
+    "key_exchange": "the public key: for x25519, 32 bytes (RFC 8446 §4.2.8.2)",
+    "selected_group": "send me a key share for this group",
+    "SignatureScheme": "a signature algorithm",
+    "ProtocolVersion": "a version the client speaks",
+    "selected_version": "the version the server chose",
+    "ProtocolName": "an ALPN protocol name, ASCII",
+    "PskKeyExchangeMode": "psk_dhe_ke: resume AND do a fresh key exchange (forward secrecy)",
+    "PskIdentity": "one offered ticket",
+    "identity": "the ticket the server gave earlier",
+    "obfuscated_ticket_age": "ticket age in ms plus ticket_age_add, mod 2^32",
+    "PskBinderEntry": "HMAC over the ClientHello so far (RFC 8446 §4.2.11.2)",
+    "selected_identity": "which offered ticket the server accepted",
+    "max_early_data_size": "how many 0-RTT bytes the server will take",
+    "cookie": "opaque server state, echoed back in ClientHello 2",
+    "record_size_limit": "largest plaintext record accepted",
 }
 MESSAGE_FIELD_WHY: dict[tuple[str, str], str] = {
     ("ServerHello", "random"): "32 random bytes from the server (RFC 8446 §4.1.3)",
@@ -442,24 +228,37 @@ MESSAGE_FIELD_WHY: dict[tuple[str, str], str] = {
     ("Certificate", "certificate_request_context"): "empty for the server's certificate",
     ("CertificateEntry", "extensions"): "per-certificate extensions (OCSP, SCT)",
 }
-# Code points shown by name; the label a list item takes.
-FIELD_ENUMS: dict[str, Any] = {
+# Code points shown by name.
+FIELD_ENUMS: dict[str, type[IntEnum]] = {
+    "type": ContentType,
+    "level": AlertLevel,
+    "description": AlertDescription,
     "msg_type": HandshakeType,
     "cipher_suite": CipherSuite,
     "CipherSuite": CipherSuite,
     "algorithm": SignatureScheme,
+    "name_type": NameType,
+    "NamedGroup": NamedGroup,
+    "group": NamedGroup,
+    "selected_group": NamedGroup,
+    "SignatureScheme": SignatureScheme,
+    "PskKeyExchangeMode": PskKeyExchangeMode,
 }
-ITEM_LABELS = {"CipherSuite": "cipher_suite"}
-# Where an extension block sits, as _extension_data's context.
-EXTENSION_CONTEXT = {
-    "ClientHello": _CH,
-    "ServerHello": _SH,
-    "HelloRetryRequest": _HRR,
-    "EncryptedExtensions": "encrypted_extensions",
-    "CertificateRequest": "certificate_request",
-    "CertificateEntry": "certificate",
-    "NewSessionTicket": "new_session_ticket",
+VERSIONS = {"ProtocolVersion", "selected_version"}  # shown as "0x0304 (TLS 1.3)"
+TEXT = {"host_name", "ProtocolName"}  # ASCII names, shown as text
+# A list item is labelled by what it is, not by its type's name.
+ITEM_LABELS = {
+    "type": "content_type",
+    "CipherSuite": "cipher_suite",
+    "NamedGroup": "named_group",
+    "SignatureScheme": "signature_scheme",
+    "ProtocolVersion": "version",
+    "ProtocolName": "protocol_name",
+    "PskKeyExchangeMode": "ke_mode",
+    "PskBinderEntry": "binder",
 }
+# A structure is titled by one of its fields: "KeyShareEntry: x25519".
+TITLED_BY = {"CertificateEntry": "cert_data", "ServerName": "host_name", "KeyShareEntry": "group"}
 
 
 def _spans(nodes: list[_Node], where: str) -> list[Span]:
@@ -467,56 +266,119 @@ def _spans(nodes: list[_Node], where: str) -> list[Span]:
 
 
 def _span(node: _Node, where: str) -> Span:
-    """The Span of one field the decoder named, with its label and explanation."""
+    """The Span of one field a decoder named, with its label and explanation; ``where``: its struct."""
     name, value = node.name, node.value
+    label = ITEM_LABELS.get(name, name)
     why = MESSAGE_FIELD_WHY.get((where, name), FIELD_WHY.get(name, ""))
     if name == "Extension":
         return _extension_span(node, where)
-    if name == "CertificateEntry":
-        children = _spans(node.children, "CertificateEntry")
-        subject = children[0].label.split(": ", 1)[1]
-        return Span(node.start, node.end, f"CertificateEntry: {subject}", why, children)
+    if value is None:  # a structure of several fields (Reader.mark)
+        children = _spans(node.children, name)
+        if name in TITLED_BY:
+            title = next(c for c, n in zip(children, node.children, strict=True) if n.name == TITLED_BY[name])
+            label = f"{name}: {title.label.split(': ', 1)[1]}"
+        return Span(node.start, node.end, label, why, children)
     if isinstance(value, int):
-        label = ITEM_LABELS.get(name, name)
         if name in FIELD_ENUMS:
-            return Span(node.start, node.end, f"{label}: {name_of(FIELD_ENUMS[name], value)}", why)
-        shown = f"{value:#06x}" if name == "legacy_version" else str(value)
+            shown = name_of(FIELD_ENUMS[name], value)
+        elif name in VERSIONS:
+            shown = _version_name(value)
+        elif name.startswith("legacy_") and name.endswith("version"):
+            shown = f"{value:#06x}"
+        else:
+            shown = str(value)
         return Span(node.start, node.end, f"{label}: {shown}", why)
+    data = value if isinstance(value, bytes) else b""
     if node.children and node.children[0].name == "length":  # a vector (RFC 8446 §3.4)
         length, *items = node.children
         size = length.end - length.start
         length_span = Span(
             length.start, length.end, f"length: {length.value}",
-            f"uint{8 * size}: how many bytes of {name} follow",
+            f"uint{8 * size}: how many bytes of {label} follow",
         )  # fmt: skip
         children = _spans(items, where)
         if not children and node.end > length.end:
-            body = node.end - length.end
-            children = [Span(length.end, node.end, f"{name} ({_bytes(body)})", why)]
-        label = name
+            children = [Span(length.end, node.end, f"{label} ({_bytes(node.end - length.end)})", why)]
         if name == "cert_data":
-            label = f"cert_data: {_subject(bytes(value) if isinstance(value, bytes) else b'')}"
+            label = f"cert_data: {_subject(data)}"
+        elif name in TEXT:
+            label = f"{label}: {data.decode('ascii', 'replace')}"
         return Span(node.start, node.end, label, why, [length_span, *children])
-    return Span(node.start, node.end, f"{name} ({_bytes(node.end - node.start)})", why)
+    return Span(node.start, node.end, f"{label} ({_bytes(node.end - node.start)})", why)
+
+
+# ----------------------------------------------------------------------------- extensions (§4.2)
+
+# Keyed by name (tlslab.constants names every code point here, OTHER_NAMES the ones the core does not use).
+EXTENSION_EXPLANATIONS: dict[str, str] = {
+    "server_name": "SNI: the host name the client wants, sent in the clear (RFC 6066 §3)",
+    "supported_groups": "key-exchange groups the client can use, preferred first (RFC 8446 §4.2.7)",
+    "signature_algorithms": "signatures the client can verify (RFC 8446 §4.2.3)",
+    "signature_algorithms_cert": "signatures the client accepts in certificates (RFC 8446 §4.2.3)",
+    "application_layer_protocol_negotiation": "ALPN: which protocol runs inside (RFC 7301)",
+    "key_share": "the ephemeral Diffie-Hellman public keys (RFC 8446 §4.2.8)",
+    "supported_versions": "the real version negotiation: TLS 1.3 is 0x0304 (RFC 8446 §4.2.1)",
+    "psk_key_exchange_modes": "how a resumed session may use a ticket (RFC 8446 §4.2.9)",
+    "pre_shared_key": "resumption tickets offered, with binders (RFC 8446 §4.2.11)",
+    "early_data": "0-RTT data (RFC 8446 §4.2.10)",
+    "cookie": "state the server asks the client to echo (RFC 8446 §4.2.2)",
+    "padding": "zeros that make the ClientHello a certain size (RFC 7685)",
+    "status_request": "OCSP stapling (RFC 6066 §8)",
+    "signed_certificate_timestamp": "Certificate Transparency (RFC 6962)",
+    "post_handshake_auth": "the client accepts a certificate request later (RFC 8446 §4.2.6)",
+    "record_size_limit": "record_size_limit: the largest record the sender accepts (RFC 8449)",
+    "renegotiation_info": "renegotiation_info: a TLS 1.2 safety signal (RFC 5746)",
+    "session_ticket": "session_ticket: TLS 1.2 tickets (RFC 5077)",
+    "extended_master_secret": "extended_master_secret: a TLS 1.2 fix (RFC 7627)",
+    "ec_point_formats": "ec_point_formats: for TLS 1.2 clients (RFC 8422)",
+    "encrypt_then_mac": "encrypt_then_mac: for TLS 1.2 CBC suites (RFC 7366)",
+}
+
+
+def extension_name(ext_type: int) -> str:
+    """``server_name``, ``record_size_limit``, ``GREASE(0x1a1a)`` or ``unknown(0x1234)``."""
+    return name_of(ExtensionType, ext_type)
 
 
 def _extension_span(node: _Node, where: str) -> Span:
     """One Extension: its type, the length of its data, and the data (RFC 8446 §4.2)."""
     type_node, data_node = node.children
-    ext_type = int(type_node.value)  # type: ignore[call-overload]
+    ext_type = type_node.value if isinstance(type_node.value, int) else -1
     name = extension_name(ext_type)
     length = data_node.children[0]
     body = data_node.value if isinstance(data_node.value, bytes) else b""
     children = [
         Span(type_node.start, type_node.end, f"extension_type: {name}", f"{ext_type:#06x} = {name}"),
         Span(length.start, length.end, f"length: {len(body)}", "uint16: bytes of extension_data"),
-        *_extension_data(ext_type, EXTENSION_CONTEXT.get(where, where), body, length.end),
+        *_extension_data(ext_type, where, body, length.end),
     ]
-    explanation = EXTENSION_EXPLANATIONS.get(ext_type, "")
+    explanation = EXTENSION_EXPLANATIONS.get(name, "")
     if not explanation and is_grease(ext_type):
         explanation = "GREASE: a random value servers must ignore (RFC 8701)"
     return Span(node.start, node.end, f"extension: {name}", explanation, children)
 
+
+def _extension_data(ext_type: int, where: str, body: bytes, base: int) -> list[Span]:
+    """The Spans tiling one ``extension_data`` in message ``where``, as its decoder reads it.
+
+    Opaque when tlslab has no decoder for it there (unknown, GREASE) or the decoder refuses it.
+    """
+    if not body:
+        return []
+    decoder = body_class(ext_type, where)
+    if decoder is not None:
+        heard = _Heard()
+        try:
+            decoder.decode(body, heard, base)
+        except TLSError:
+            pass
+        else:
+            return _spans(heard.tree(), where)
+    why = "padding: zeros" if ext_type == ExtensionType.padding else "opaque: tlslab does not look inside"
+    return [Span(base, base + len(body), f"extension_data ({_bytes(len(body))})", why)]
+
+
+# ----------------------------------------------------------------------------- messages (§4)
 
 MESSAGE_EXPLANATIONS = {
     HandshakeType.client_hello: "the client's offer (RFC 8446 §4.1.2)",
@@ -537,12 +399,8 @@ def message_name(raw_message: bytes) -> str:
     return type(decode_handshake(raw_message)).__name__
 
 
-def annotate_handshake(raw_message: bytes) -> list[Span]:
-    """Spans tiling one whole handshake message (4-byte header included), RFC 8446 §4.
-
-    The top level is ``[handshake header, field, field, ...]``; vectors and
-    extensions have children. Raises ``TLSError`` if the message does not decode.
-    """
+def _message(raw_message: bytes) -> tuple[str, list[Span]]:
+    """The message's RFC name and the Spans tiling it (``annotate_handshake``)."""
     heard = _Heard()
     msg = decode_handshake(raw_message, heard)  # strict: lengths, bounds, trailing bytes
     where = type(msg).__name__
@@ -552,26 +410,39 @@ def annotate_handshake(raw_message: bytes) -> list[Span]:
     if isinstance(msg, HelloRetryRequest):
         msg_type.explanation = "HelloRetryRequest travels as a server_hello (RFC 8446 §4.1.4)"
     length_node, *fields = body.children
-    length = Span(1, 4, f"length: {length_node.value}", "uint24: bytes of the message body that follow")
+    length = Span(
+        length_node.start, length_node.end, f"length: {length_node.value}",
+        "uint24: bytes of the message body that follow",
+    )  # fmt: skip
     kind = msg_type.label.split(": ")[1]
     header = Span(
-        0,
-        4,
+        msg_type.start,
+        length.end,
         f"handshake header: {kind}",
         "every handshake message starts so (RFC 8446 §4)",
         [msg_type, length],
     )
-    return [header, *_spans(fields, where)]
+    return where, [header, *_spans(fields, where)]
+
+
+def annotate_handshake(raw_message: bytes) -> list[Span]:
+    """Spans tiling one whole handshake message (4-byte header included), RFC 8446 §4.
+
+    The top level is ``[handshake header, field, field, ...]``; vectors and
+    extensions have children. Raises ``TLSError`` if the message does not decode.
+    """
+    return _message(raw_message)[1]
 
 
 # ----------------------------------------------------------------------------- records (§5)
 
-RECORD_WHY = {
+RECORD_WHY: dict[int, str] = {
     ContentType.handshake: "a plaintext record carrying handshake messages (RFC 8446 §5.1)",
     ContentType.change_cipher_spec: "a dummy for middleboxes, ignored by TLS 1.3 (Appendix D.4)",
     ContentType.alert: "a plaintext alert (RFC 8446 §6)",
     ContentType.application_data: "an encrypted record: type, content and padding are inside (RFC 8446 §5.2)",
 }
+RECORD_TYPES = set(RECORD_WHY)
 
 
 def annotate_record(data: bytes, *, tag_len: int = 16) -> list[Span]:
@@ -579,26 +450,31 @@ def annotate_record(data: bytes, *, tag_len: int = 16) -> list[Span]:
 
     Plaintext handshake records show each whole message inside (``annotate_handshake``);
     encrypted records show the ciphertext and the ``tag_len``-byte AEAD tag (16 for
-    every suite except TLS_AES_128_CCM_8_SHA256, which has 8).
+    every suite except TLS_AES_128_CCM_8_SHA256, which has 8). Raises ``TLSError`` where
+    ``tlslab.record.read_record`` does (truncated, unknown type, too long).
     """
-    c = _Cursor(bytes(data), 0, "record")
+    r = Reader(bytes(data), "record")
     records = []
-    while not c.r.done():
-        start = c.at()
-        ctype = c.code(1, "content_type", ContentType, "what the record carries (RFC 8446 §5.1)")
-        version = c.uint(
-            2, lambda v: f"legacy_record_version: {v:#06x}", "0x0303, or 0x0301 in a first ClientHello"
-        )[1]
-        n = c.r.u16()
-        length = Span(c.at() - 2, c.at(), f"length: {n}", "uint16: bytes of the fragment")
+    while not r.done():
+        heard = _Heard()
+        r.recorder = heard
+        record = read_record(r)
+        fields = {name: _Node(name, start, end, value) for name, start, end, value in heard.heard}
+        ctype, version, length = fields["type"], fields["legacy_record_version"], fields["length"]
         header = Span(
-            start, start + 5, "record header", "5 bytes before every record", [ctype, version, length]
+            ctype.start,
+            length.end,
+            "record header",
+            f"{_bytes(length.end - ctype.start)} before every record",
+            [_span(ctype, "TLSPlaintext"), _span(version, "TLSPlaintext")]
+            + [Span(length.start, length.end, f"length: {length.value}", "uint16: bytes of the fragment")],
         )
-        fragment = _fragment(data[start], c.r.take(n), c.at() - n, tag_len)
-        kind = ctype.label.split(": ")[1]
+        fragment = _fragment(record.content_type, record.fragment, length.end, tag_len)
+        kind = name_of(ContentType, record.content_type)
         inside = ", ".join(s.label.split(": ")[0] for s in fragment if s.label[0].isupper())
         label = f"record: {kind}" + (f" ({inside})" if inside else "")
-        records.append(Span(start, c.at(), label, RECORD_WHY.get(data[start], ""), [header, *fragment]))
+        why = RECORD_WHY.get(record.content_type, "")
+        records.append(Span(ctype.start, fields["TLSPlaintext"].end, label, why, [header, *fragment]))
     return records
 
 
@@ -608,20 +484,16 @@ def _fragment(content_type: int, fragment: bytes, base: int, tag_len: int) -> li
         return _handshake_fragment(fragment, base)
     if content_type == ContentType.change_cipher_spec and fragment == b"\x01":
         return [Span(base, end, "change_cipher_spec: 0x01", "ignored; it only calms middleboxes")]
-    if content_type == ContentType.alert and len(fragment) == 2:
-        level = Span(
-            base,
-            base + 1,
-            f"level: {name_of(AlertLevel, fragment[0])}",
-            "ignored in TLS 1.3 but for close_notify",
-        )
-        desc = Span(
-            base + 1,
-            end,
-            f"description: {name_of(AlertDescription, fragment[1])}",
-            "what went wrong (RFC 8446 §6)",
-        )
-        return [Span(base, end, f"Alert: {desc.label.split(': ')[1]}", "", [level, desc])]
+    if content_type == ContentType.alert:
+        heard = _Heard()
+        try:
+            decode_alert(fragment, heard, base)
+        except TLSError:
+            pass
+        else:
+            level, description = _spans(heard.tree(), "Alert")
+            name = description.label.split(": ")[1]
+            return [Span(base, end, f"Alert: {name}", "", [level, description])]
     if content_type == ContentType.application_data and len(fragment) >= tag_len:
         cipher = Span(
             base,
@@ -640,38 +512,36 @@ def _fragment(content_type: int, fragment: bytes, base: int, tag_len: int) -> li
 
 
 def _handshake_fragment(fragment: bytes, base: int) -> list[Span]:
-    """Whole messages in a handshake fragment; a message cut by the record's end stays opaque."""
+    """Whole messages in a handshake fragment, as ``HandshakeBuffer`` cuts them (RFC 8446 §5.1);
+    a message cut by the record's end stays opaque."""
+    buffer = HandshakeBuffer()
+    buffer.feed(fragment)
     spans, pos = [], 0
-    while pos < len(fragment):
-        size = 4 + int.from_bytes(fragment[pos + 1 : pos + 4], "big") if len(fragment) - pos >= 4 else 1 << 30
-        if pos + size > len(fragment):
-            rest = len(fragment) - pos
-            spans.append(
-                Span(
-                    base + pos,
-                    base + len(fragment),
-                    f"handshake fragment ({_bytes(rest)})",
-                    "continues in the next record (RFC 8446 §5.1)",
-                )
+    for raw in buffer.pop_all():
+        name, inner = _message(raw)
+        why = MESSAGE_EXPLANATIONS.get(HandshakeType(raw[0]), "")
+        spans.append(
+            Span(
+                base + pos, base + pos + len(raw), f"{name}: {len(raw)} bytes", why, _shift(inner, base + pos)
             )
-            break
-        raw = fragment[pos : pos + size]
-        name = message_name(raw)
-        inner = _shift(annotate_handshake(raw), base + pos)
-        why = (
-            MESSAGE_EXPLANATIONS.get(HandshakeType(raw[0]), "")
-            if raw[0] in HandshakeType._value2member_map_
-            else ""
         )
-        spans.append(Span(base + pos, base + pos + size, f"{name}: {size} bytes", why, inner))
-        pos += size
+        pos += len(raw)
+    if pos < len(fragment):
+        spans.append(
+            Span(
+                base + pos,
+                base + len(fragment),
+                f"handshake fragment ({_bytes(len(fragment) - pos)})",
+                "continues in the next record (RFC 8446 §5.1)",
+            )
+        )
     return spans
 
 
 def annotate(data: bytes) -> list[Span]:
-    """``annotate_record`` if ``data`` starts like a record (type 20-23, version 0x03xx), else ``annotate_handshake``."""
+    """``annotate_record`` if ``data`` starts like a record (a content type, version 0x03xx), else ``annotate_handshake``."""
     data = bytes(data)
-    if len(data) >= 5 and data[0] in (20, 21, 22, 23) and data[1] == 3:
+    if len(data) >= 5 and data[0] in RECORD_TYPES and data[1] == TLS12 >> 8:
         return annotate_record(data)
     return annotate_handshake(data)
 
