@@ -5,9 +5,18 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tlslab import extensions as ext
-from tlslab.constants import CipherSuite, ContentType, ExtensionType, NamedGroup
+from tlslab.constants import (
+    HELLO_RETRY_REQUEST_RANDOM,
+    CipherSuite,
+    ContentType,
+    ExtensionType,
+    NamedGroup,
+    name_of,
+)
 from tlslab.course.annotate import (
     Span,
     annotate,
@@ -21,8 +30,18 @@ from tlslab.course.annotate import (
     walk,
 )
 from tlslab.course.rfc8448 import TRACES, trace
-from tlslab.errors import DecodeError
-from tlslab.messages import ClientHello, decode_handshake
+from tlslab.errors import DecodeError, TLSError
+from tlslab.messages import (
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    ClientHello,
+    EncryptedExtensions,
+    HelloRetryRequest,
+    NewSessionTicket,
+    ServerHello,
+    decode_handshake,
+)
 from tlslab.record import plaintext_record
 
 MESSAGE_KEYS = {
@@ -164,6 +183,7 @@ def test_extension_bodies_by_name() -> None:
     assert find(spans, "version: ").label == "version: 0x0304 (TLS 1.3)"
     assert find(spans, "signature_scheme: ").label == "signature_scheme: ecdsa_secp256r1_sha256"
     assert find(spans, "ke_mode: ").label == "ke_mode: psk_dhe_ke"
+    assert find(spans, "record_size_limit: ").label == "record_size_limit: 16385"  # RFC 8449, 0x4001
     server = annotate_handshake(t["server_hello"])
     assert find(server, "selected_version: ").label == "selected_version: 0x0304 (TLS 1.3)"
     assert find(server, "cipher_suite: ").label == "cipher_suite: TLS_AES_128_GCM_SHA256"
@@ -210,6 +230,50 @@ def test_grease_and_unknown_extensions_are_opaque() -> None:
     assert "RFC 8701" in grease.explanation and grease.children[2].label == "extension_data (1 byte)"
     assert find(spans, "extension: unknown(0x1234)").children[2].label == "extension_data (3 bytes)"
     assert find(spans, "extension: supported_groups").children[2].label == "extension_data (3 bytes)"
+
+
+CODES = sorted({*ExtensionType, 0x000B, 0x0023, 0xFF01, 0x2A2A, 0x1234})
+
+
+def _messages_with(extension: ext.Extension) -> list[bytes]:
+    """``extension`` in every message that carries extensions (RFC 8446 §4.2)."""
+    version = [ext.Extension(ExtensionType.supported_versions, b"\x02\x03\x04")]
+    hello = version if extension.type != ExtensionType.supported_versions else []
+    grease = [ext.Extension(0x2A2A, b"")] if extension.type != 0x2A2A else [ext.Extension(0x3A3A, b"")]
+    return [
+        m.encode()
+        for m in (
+            ClientHello(bytes(32), b"", [0x1301], extensions=[*hello, *grease, extension]),
+            ServerHello(bytes(32), b"", 0x1301, extensions=[extension, *grease]),
+            HelloRetryRequest(HELLO_RETRY_REQUEST_RANDOM, b"", 0x1301, extensions=[extension, *grease]),
+            EncryptedExtensions([extension]),
+            CertificateRequest(b"", [extension]),
+            Certificate(b"", [CertificateEntry(b"\x30\x00", [extension])]),
+            NewSessionTicket(1, 2, b"", b"t", [extension]),
+        )
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(CODES), st.binary(max_size=60))
+def test_any_extension_body_annotates_in_any_message(ext_type: int, body: bytes) -> None:
+    """Unknown, GREASE or malformed, a body is annotated (opaque when the core's decoder refuses it)."""
+    for raw in _messages_with(ext.Extension(ext_type, body)):
+        spans = annotate_handshake(raw)
+        assert_tiles(spans, 0, len(raw))
+        extension = find(spans, f"extension: {name_of(ExtensionType, ext_type)}")
+        assert extension.size == 4 + len(body)
+        assert [c.label.split(":")[0] for c in extension.children[:2]] == ["extension_type", "length"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80))
+def test_records_annotate_or_raise_a_tls_error(data: bytes) -> None:
+    try:
+        spans = annotate_record(data)
+    except TLSError:
+        return
+    assert_tiles(spans, 0, len(data))
 
 
 def test_record_with_two_messages_and_a_cut_one() -> None:
@@ -280,8 +344,6 @@ def test_explain_table() -> None:
 
 
 def test_tls12_suites_and_extensions_have_names() -> None:
-    from tlslab.constants import name_of
-
     assert name_of(CipherSuite, 0xC02C) == "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
     assert name_of(CipherSuite, 0x00FF) == "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"
     assert name_of(ExtensionType, 0x0017) == "extended_master_secret"

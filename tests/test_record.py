@@ -29,13 +29,16 @@ from tlslab.record import (
     Record,
     RecordProtection,
     RecordReader,
+    decode_alert,
     decode_inner_plaintext,
     encode_inner_plaintext,
     per_record_nonce,
     plaintext_record,
+    read_record,
     split_fragments,
 )
 from tlslab.suites import SUITES, suite_by_name
+from tlslab.wire import Reader
 
 # RFC 8446 Appendix B.4 with RFC 5116 / RFC 8439 / RFC 6655 parameters, written out independently.
 EXPECTED = {
@@ -376,6 +379,80 @@ def test_zero_length_application_data_record_is_passed_on() -> None:
     assert record == Record(23, TLS12, b"")
     with pytest.raises(BadRecordMac):
         RecordProtection(SUITES[GCM], bytes(32)).decrypt(record)
+
+
+# ---------------------------------------------------------------- read_record: the same rules, fields named
+
+
+def _stream_verdict(data: bytes) -> object:
+    """What RecordReader makes of ``data``: the records, or the class of the error."""
+    reader = RecordReader()
+    reader.feed(data)
+    try:
+        records = list(reader)
+    except TLSError as error:
+        return type(error)
+    return records if not reader.buffered else DecodeError  # a cut record: read_record says DecodeError
+
+
+def _read_verdict(data: bytes) -> object:
+    r = Reader(data, "record")
+    try:
+        records = []
+        while not r.done():
+            records.append(read_record(r))
+    except TLSError as error:
+        return type(error)
+    return records
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        plaintext_record(ContentType.handshake, b"\x14\x00\x00\x00")
+        + plaintext_record(ContentType.alert, b"\x02\x28"),
+        _header(ContentType.application_data, 0),
+        _header(24, 2) + b"\x00\x00",  # unknown content type
+        _header(ContentType.handshake, 2, 0x0200) + b"\x00\x00",  # not 3.x
+        _header(ContentType.handshake, MAX_PLAINTEXT + 1),
+        _header(ContentType.application_data, MAX_CIPHERTEXT + 1),
+        _header(ContentType.handshake, 0),
+        _header(ContentType.alert, 0),
+        _header(ContentType.handshake, 4) + b"\x14\x00",  # cut short
+    ],
+)
+def test_read_record_follows_the_record_readers_rules(data: bytes) -> None:
+    assert _read_verdict(data) == _stream_verdict(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40))
+def test_read_record_agrees_with_the_reader_on_any_bytes(data: bytes) -> None:
+    assert _read_verdict(data) == _stream_verdict(data)
+
+
+def test_read_record_names_the_tlsplaintext_fields() -> None:
+    heard: list[tuple[str, int, int, object]] = []
+    data = b"junk" + plaintext_record(ContentType.alert, b"\x02\x28")
+    r = Reader(data, "record", lambda *field: heard.append(field), base=0)
+    r.take(4)
+    assert read_record(r) == Record(ContentType.alert, TLS12, b"\x02\x28")
+    assert heard == [
+        ("type", 4, 5, 21),
+        ("legacy_record_version", 5, 7, TLS12),
+        ("length", 7, 9, 2),
+        ("fragment", 9, 11, b"\x02\x28"),
+        ("TLSPlaintext", 4, 11, None),
+    ]
+
+
+def test_decode_alert() -> None:
+    heard: list[tuple[str, int, int, object]] = []
+    assert decode_alert(b"\x02\x28", lambda *field: heard.append(field), 9) == (2, 40)
+    assert heard == [("level", 9, 10, 2), ("description", 10, 11, 40)]
+    for wrong in (b"", b"\x02", b"\x02\x28\x00"):
+        with pytest.raises(DecodeError, match="an alert is 2 bytes"):
+            decode_alert(wrong)
 
 
 # ---------------------------------------------------------------- building plaintext records

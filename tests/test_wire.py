@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from tlslab.constants import HandshakeType
+import pytest
+
+from tlslab import extensions as ext
+from tlslab.constants import ExtensionType, HandshakeType, NamedGroup
 from tlslab.course import rfc8448
-from tlslab.errors import TLSError
+from tlslab.errors import DecodeError, TLSError
 from tlslab.messages import ClientHello, decode_handshake
 from tlslab.wire import Reader
 
@@ -100,3 +103,77 @@ def test_every_rfc8448_message_is_named_field_by_field() -> None:
             assert fields[0][1] == 4 and fields[-1][2] == len(raw), (trace, key)
             for a, b in zip(fields, fields[1:], strict=False):
                 assert a[2] == b[1], (trace, key, a[0], b[0])
+
+
+def test_uint_list_reads_and_names_each_item() -> None:
+    tree = Tree()
+    r = Reader(bytes.fromhex("0004001d0017"), recorder=tree, base=10)
+    assert r.uint_list(2, 2, 2, name="named_group_list", item="NamedGroup") == [0x1D, 0x17]
+    assert sorted(tree.heard) == [
+        ("NamedGroup", 12, 14, 0x1D),
+        ("NamedGroup", 14, 16, 0x17),
+        ("length", 10, 12, 4),
+        ("named_group_list", 10, 16, bytes.fromhex("001d0017")),
+    ]
+    assert Reader(b"\x03\x01\x02\x03").uint_list(1, 1) == [1, 2, 3]
+    assert Reader(bytes.fromhex("0008 00000001 ffffffff")).uint_list(4, 2) == [1, 0xFFFFFFFF]
+    with pytest.raises(DecodeError, match="not a list of uint16"):
+        Reader(bytes.fromhex("0003001d00")).uint_list(2, 2)
+    with pytest.raises(DecodeError, match="outside <2..65535>"):
+        Reader(bytes.fromhex("0000")).uint_list(2, 2, 2)
+
+
+def test_extension_bodies_name_their_fields_as_the_rfcs_do() -> None:
+    body = ext.KeyShareClientHello([ext.KeyShareEntry(NamedGroup.x25519, b"k" * 32)]).encode()
+    tree = Tree()
+    ext.KeyShareClientHello.decode(body, tree, base=100)
+    ((shares_name, start, end, _, shares),) = tree.root
+    assert (shares_name, start, end) == ("client_shares", 100, 100 + len(body))
+    entry = shares[1]
+    assert entry[0] == "KeyShareEntry" and [f[0] for f in entry[4]] == ["group", "key_exchange"]
+    tree = Tree()
+    ext.ALPN.decode(ext.ALPN([b"h2", b"http/1.1"]).encode(), tree)
+    assert [f[0] for f in tree.root[0][4]] == ["length", "ProtocolName", "ProtocolName"]
+
+
+def test_every_rfc8448_extension_body_is_named_field_by_field() -> None:
+    """The body class ``body_class`` names for each extension reads it, and its named fields tile it."""
+    read: set[str] = set()
+    for trace in rfc8448.TRACES:
+        for raw in rfc8448.trace(trace).values():
+            try:
+                msg = decode_handshake(raw)
+            except TLSError:
+                continue
+            blocks = [(type(msg).__name__, getattr(msg, "extensions", []))]
+            blocks += [("CertificateEntry", e.extensions) for e in getattr(msg, "certificate_list", [])]
+            for where, extensions in blocks:
+                for extension in extensions:
+                    cls = ext.body_class(extension.type, where)
+                    if cls is None or not extension.data:
+                        continue
+                    tree = Tree()
+                    cls.decode(extension.data, tree, base=1000)
+                    top = tree.root
+                    assert top[0][1] == 1000 and top[-1][2] == 1000 + len(extension.data), (trace, where)
+                    for a, b in zip(top, top[1:], strict=False):
+                        assert a[2] == b[1], (trace, where, a[0], b[0])
+                    read.add(cls.__name__)
+    assert read == {
+        "ServerNameList", "SupportedGroups", "KeyShareClientHello", "KeyShareServerHello",
+        "KeyShareHelloRetryRequest", "SupportedVersionsClientHello", "SupportedVersionsServerHello",
+        "SignatureAlgorithms", "PskKeyExchangeModes", "OfferedPsks", "PreSharedKeyServerHello",
+        "EarlyDataIndication", "Cookie", "RecordSizeLimit",
+    }  # fmt: skip
+
+
+def test_body_class_follows_the_message() -> None:
+    assert ext.body_class(ExtensionType.key_share, "ClientHello") is ext.KeyShareClientHello
+    assert ext.body_class(ExtensionType.key_share, "HelloRetryRequest") is ext.KeyShareHelloRetryRequest
+    assert ext.body_class(ExtensionType.key_share, "ServerHello") is ext.KeyShareServerHello
+    assert ext.body_class(ExtensionType.pre_shared_key, "ServerHello") is ext.PreSharedKeyServerHello
+    assert ext.body_class(ExtensionType.server_name, "EncryptedExtensions") is None  # empty there
+    assert ext.body_class(ExtensionType.signature_algorithms_cert, "ClientHello") is ext.SignatureAlgorithms
+    assert (
+        ext.body_class(0x2A2A, "ClientHello") is None and ext.body_class(ExtensionType.padding, "x") is None
+    )

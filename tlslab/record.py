@@ -134,6 +134,14 @@ def _bad_version_reason(version: int, head: bytes | bytearray) -> str:
     return f"not a TLS record: legacy_record_version {version:#06x} (first bytes {bytes(head[:8]).hex()})"
 
 
+def _check_partial_header(head: bytes | bytearray) -> None:
+    """Fail fast on the first bytes of a header, before the rest arrives."""
+    if head and head[0] not in _KNOWN_TYPES:
+        raise UnexpectedMessage(_not_tls(head))
+    if len(head) >= 2 and head[1] != 3:
+        raise DecodeError(_bad_version_reason(head[1] << 8, head))
+
+
 def _check_fragment(content_type: int, length: int) -> None:
     """Length rules that apply to the plaintext of a record, protected or not (§5.1, §5.4)."""
     if length == 0 and content_type == ContentType.handshake:
@@ -177,7 +185,7 @@ class RecordReader:
         """The next complete record, or ``None`` if more bytes are needed."""
         buf = self._buf
         if len(buf) < HEADER_LEN:
-            self._check_partial_header()
+            _check_partial_header(buf)
             return None
         content_type, version, length = _HEADER.unpack_from(buf)
         _check_header(content_type, version, length, buf)
@@ -196,14 +204,6 @@ class RecordReader:
         while (record := self.next_record()) is not None:
             yield record
 
-    def _check_partial_header(self) -> None:
-        """Fail fast on the first bytes of a header, before the rest arrives."""
-        buf = self._buf
-        if buf and buf[0] not in _KNOWN_TYPES:
-            raise UnexpectedMessage(_not_tls(buf))
-        if len(buf) >= 2 and buf[1] != 3:
-            raise DecodeError(_bad_version_reason(buf[1] << 8, buf))
-
 
 def read_record(r: Reader) -> Record:
     """The next whole record in ``r`` (RFC 8446 §5.1), checked as ``RecordReader`` checks it.
@@ -216,6 +216,8 @@ def read_record(r: Reader) -> Record:
         UnexpectedMessage, RecordOverflow: as ``RecordReader.next_record``.
     """
     start = r.pos
+    if r.remaining < HEADER_LEN:
+        _check_partial_header(r.data[start:])  # then too short: DecodeError
     content_type, version, length = r.u8("type"), r.u16("legacy_record_version"), r.u16("length")
     _check_header(content_type, version, length, r.data[start : start + 8])
     fragment = r.take(length, "fragment")

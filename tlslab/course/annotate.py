@@ -50,7 +50,7 @@ from tlslab.course.nb import PALETTE, equal_runs
 from tlslab.errors import AlertDescription, AlertLevel, TLSError
 from tlslab.extensions import body_class
 from tlslab.messages import HandshakeBuffer, HelloRetryRequest, decode_handshake
-from tlslab.record import decode_alert, read_record
+from tlslab.record import HEADER_LEN, decode_alert, read_record
 from tlslab.wire import Reader
 
 __all__ = [
@@ -541,7 +541,7 @@ def _handshake_fragment(fragment: bytes, base: int) -> list[Span]:
 def annotate(data: bytes) -> list[Span]:
     """``annotate_record`` if ``data`` starts like a record (a content type, version 0x03xx), else ``annotate_handshake``."""
     data = bytes(data)
-    if len(data) >= 5 and data[0] in RECORD_TYPES and data[1] == TLS12 >> 8:
+    if len(data) >= HEADER_LEN and data[0] in RECORD_TYPES and data[1] == TLS12 >> 8:
         return annotate_record(data)
     return annotate_handshake(data)
 
