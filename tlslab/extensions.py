@@ -172,6 +172,14 @@ def find_extension(exts: Iterable[Extension], ext_type: int) -> bytes | None:
 # --- Helpers for lists of fixed-size code points ----------------------------------------------------
 
 
+def _one_uint(data: bytes, size: int, what: str, name: str, recorder: Recorder | None, base: int) -> int:
+    """A body that is one ``uint{8*size}`` field ``name`` (``what``: the extension, for errors)."""
+    r = Reader(data, what, recorder, base)
+    value = r.uint(size, name)
+    r.finish()
+    return value
+
+
 def _u16_list(values: Iterable[int]) -> bytes:
     w = Writer()
     for v in values:
@@ -292,9 +300,7 @@ class SupportedVersionsServerHello(ExtensionBody):
     def decode(
         cls, data: bytes, recorder: Recorder | None = None, base: int = 0
     ) -> SupportedVersionsServerHello:
-        r = Reader(data, "supported_versions", recorder, base)
-        version = r.u16("selected_version")
-        r.finish()
+        version = _one_uint(data, 2, "supported_versions", "selected_version", recorder, base)
         return cls(version)
 
 
@@ -445,9 +451,7 @@ class KeyShareHelloRetryRequest(ExtensionBody):
     def decode(
         cls, data: bytes, recorder: Recorder | None = None, base: int = 0
     ) -> KeyShareHelloRetryRequest:
-        r = Reader(data, "key_share", recorder, base)
-        group = r.u16("selected_group")
-        r.finish()
+        group = _one_uint(data, 2, "key_share", "selected_group", recorder, base)
         return cls(group)
 
 
@@ -658,9 +662,7 @@ class PreSharedKeyServerHello(ExtensionBody):
 
     @classmethod
     def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> PreSharedKeyServerHello:
-        r = Reader(data, "pre_shared_key", recorder, base)
-        selected = r.u16("selected_identity")
-        r.finish()
+        selected = _one_uint(data, 2, "pre_shared_key", "selected_identity", recorder, base)
         return cls(selected)
 
 
@@ -699,9 +701,7 @@ class EarlyDataIndication(ExtensionBody):
     def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> EarlyDataIndication:
         if not data:
             return cls(None)
-        r = Reader(data, "early_data", recorder, base)
-        size = r.u32("max_early_data_size")
-        r.finish()
+        size = _one_uint(data, 4, "early_data", "max_early_data_size", recorder, base)
         return cls(size)
 
 
@@ -756,9 +756,7 @@ class RecordSizeLimit(ExtensionBody):
 
     @classmethod
     def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> RecordSizeLimit:
-        r = Reader(data, "record_size_limit", recorder, base)
-        limit = r.u16("record_size_limit")
-        r.finish()
+        limit = _one_uint(data, 2, "record_size_limit", "record_size_limit", recorder, base)
         if limit < 64:
             raise IllegalParameter(f"record_size_limit {limit} is under 64 (RFC 8449 §4)")
         return cls(limit)
