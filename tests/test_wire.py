@@ -9,7 +9,7 @@ from tlslab.constants import ExtensionType, HandshakeType, NamedGroup
 from tlslab.course import rfc8448
 from tlslab.errors import DecodeError, TLSError
 from tlslab.messages import ClientHello, decode_handshake
-from tlslab.wire import Reader
+from tlslab.wire import Reader, Writer
 
 Node = tuple[str, int, int, object, list["Node"]]
 
@@ -177,3 +177,25 @@ def test_body_class_follows_the_message() -> None:
     assert (
         ext.body_class(0x2A2A, "ClientHello") is None and ext.body_class(ExtensionType.padding, "x") is None
     )
+
+
+@pytest.mark.parametrize(
+    ("size", "length_size", "values", "wire"),
+    [
+        (2, 2, [0x1D, 0x17], "0004001d0017"),
+        (2, 1, [0x0304], "020304"),
+        (1, 1, [1, 2, 3], "03010203"),
+        (3, 2, [1, 0xFFFFFF], "0006000001ffffff"),
+        (2, 2, [], "0000"),
+    ],
+)
+def test_writer_uint_list_is_what_the_reader_reads(size, length_size, values, wire) -> None:
+    data = Writer().uint_list(size, length_size, values).getvalue()
+    assert data.hex() == wire
+    assert Reader(data).uint_list(size, length_size) == values
+
+
+@pytest.mark.parametrize(("size", "value"), [(2, 1 << 16), (2, -1), (1, 256), (3, 1 << 24)])
+def test_writer_uint_list_refuses_a_value_that_does_not_fit(size, value) -> None:
+    with pytest.raises(ValueError, match="fit in uint"):
+        Writer().uint_list(size, 2, [1, value])

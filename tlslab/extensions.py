@@ -180,13 +180,6 @@ def _one_uint(data: bytes, size: int, what: str, name: str, recorder: Recorder |
     return value
 
 
-def _u16_list(values: Iterable[int]) -> bytes:
-    w = Writer()
-    for v in values:
-        w.u16(v)
-    return w.getvalue()
-
-
 # --- server_name (RFC 6066 §3) -----------------------------------------------------------------------
 
 
@@ -265,7 +258,7 @@ class SupportedVersionsClientHello(ExtensionBody):
     versions: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vector(1, _u16_list(self.versions)).getvalue()
+        return Writer().uint_list(2, 1, self.versions).getvalue()
 
     @classmethod
     def decode(
@@ -321,7 +314,7 @@ class SupportedGroups(ExtensionBody):
     named_group_list: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vector(2, _u16_list(self.named_group_list)).getvalue()
+        return Writer().uint_list(2, 2, self.named_group_list).getvalue()
 
     @classmethod
     def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> SupportedGroups:
@@ -472,7 +465,7 @@ class SignatureAlgorithms(ExtensionBody):
     supported_signature_algorithms: list[int]
 
     def encode(self) -> bytes:
-        return Writer().vector(2, _u16_list(self.supported_signature_algorithms)).getvalue()
+        return Writer().uint_list(2, 2, self.supported_signature_algorithms).getvalue()
 
     @classmethod
     def decode(cls, data: bytes, recorder: Recorder | None = None, base: int = 0) -> SignatureAlgorithms:

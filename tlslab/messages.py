@@ -179,10 +179,7 @@ class ClientHello(HandshakeMessage):
 
     def encode_body(self) -> bytes:
         w = Writer().u16(self.legacy_version).raw(self.random).vector(1, self.legacy_session_id)
-        with w.prefixed(2) as suites:
-            for suite in self.cipher_suites:
-                suites.u16(suite)
-        w.vector(1, self.legacy_compression_methods)
+        w.uint_list(2, 2, self.cipher_suites).vector(1, self.legacy_compression_methods)
         return w.raw(encode_extensions(self.extensions)).getvalue()
 
     @classmethod

@@ -21,7 +21,7 @@ over at the end are a ``DecodeError`` (alert ``decode_error``), never an
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -205,6 +205,18 @@ class Writer:
 
     def u32(self, value: int) -> Writer:
         return self.uint(4, value)
+
+    def uint_list(self, size: int, length_size: int, values: Sequence[int]) -> Writer:
+        """``T list<..>`` of ``size``-byte uints with its ``length_size``-byte length prefix
+        (``Reader.uint_list`` reads it back)."""
+        if size in _STRUCT_CODES:
+            try:
+                data = struct.pack(f">{len(values)}{_STRUCT_CODES[size]}", *values)
+            except struct.error:
+                raise ValueError(f"{list(values)} do not all fit in uint{8 * size}") from None
+        else:
+            data = b"".join(Writer().uint(size, v).buf for v in values)
+        return self.vector(length_size, data)
 
     def raw(self, data: bytes) -> Writer:
         self.buf += data
