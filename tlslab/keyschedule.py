@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .errors import InternalError
@@ -82,6 +83,7 @@ def hkdf_expand(prk: bytes, info: bytes, length: int, hash_name: str = "sha256")
 # ---------------------------------------------------------------- RFC 8446 §7.1
 
 
+@lru_cache(maxsize=256)  # the same few labels, contexts and lengths come back on every handshake
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The ``info`` of HKDF-Expand-Label: the HkdfLabel struct of RFC 8446 §7.1.
 

@@ -172,14 +172,16 @@ class StateTable(Generic[S]):
         self._to: dict[tuple[S, HandshakeType, str], S] = {
             (e.state, e.message, e.case): e.to for e in self.edges if not e.sent
         }
+        self._arriving: dict[S, list[tuple[HandshakeType, str]]] = {}  # state -> (message, only_if)
+        for e in self.edges:
+            if not e.sent:
+                self._arriving.setdefault(e.state, []).append((e.message, e.only_if))
 
     def expected(self, state: S, asked_for: Iterable[str] = ()) -> frozenset[HandshakeType]:
         """The message types that may arrive in ``state`` (with the ``only_if`` conditions ``asked_for``)."""
         asked = set(asked_for)
         return frozenset(
-            e.message
-            for e in self.edges
-            if e.state is state and not e.sent and (not e.only_if or e.only_if in asked)
+            message for message, only_if in self._arriving.get(state, ()) if not only_if or only_if in asked
         )
 
     def check(self, state: S, msg_type: int, asked_for: Iterable[str] = ()) -> None:
