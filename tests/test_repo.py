@@ -45,8 +45,8 @@ def test_environment_yml_agrees_with_pyproject():
     assert have == wanted
 
 
-def test_mypy_is_clean_on_the_protocol_core():
-    """The core's type gate (pyproject.toml [tool.mypy]: strict, tlslab/*.py)."""
+def test_mypy_is_clean_on_all_of_tlslab():
+    """The type gate (pyproject.toml [tool.mypy]: strict, all of tlslab: core, lab and course)."""
     import subprocess
     import sys
 

@@ -105,7 +105,8 @@ def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nb
 
 def dumps(nb: nbformat.NotebookNode) -> str:
     """The exact text written to disk (so ``check`` can compare strings)."""
-    return nbformat.writes(nb) + "\n"
+    text: str = nbformat.writes(nb)
+    return text + "\n"
 
 
 def expected_exercises(solutions: Path) -> dict[str, str]:

@@ -510,7 +510,7 @@ class CertificateParts:
     def common_name(self, which: str = "subject") -> str | None:
         for attr, value in getattr(self, which):
             if attr == "commonName":
-                return value
+                return str(value)
         return None
 
     def dns_names(self) -> list[str]:

@@ -143,7 +143,7 @@ def grading_cell(
         f"print({marker!r} + _tlslab_json.dumps(_tlslab_checks.grade_all(globals(), {slug!r}, "
         f"time_limit={case_time_limit!r}, only={only!r})))"
     )
-    cell = nbformat.v4.new_code_cell(source)
+    cell: nbformat.NotebookNode = nbformat.v4.new_code_cell(source)
     cell.id = "tlslab-grade" + (f"-{only}" if only else "")
     cell.metadata["tlslab_task"] = only or ""
     return cell
@@ -154,7 +154,8 @@ def _parse(cell: nbformat.NotebookNode, marker: str) -> dict[str, Any] | None:
         if output.get("output_type") == "stream":
             for line in output.get("text", "").splitlines():
                 if line.startswith(marker):
-                    return json.loads(line[len(marker) :])
+                    result: dict[str, Any] = json.loads(line[len(marker) :])
+                    return result
     return None
 
 
@@ -167,7 +168,7 @@ def _error_of(cell: nbformat.NotebookNode) -> str:
 
 def _read(path: Path) -> nbformat.NotebookNode | None:
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb: nbformat.NotebookNode = nbformat.read(path, as_version=4)
     except Exception:
         return None
     for cell in nb.cells:

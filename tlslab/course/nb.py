@@ -95,7 +95,7 @@ def show_source(obj: Any) -> Any:
     Returns an ``IPython.display.Markdown`` object; as the last line of a cell it
     renders in Jupyter, on Colab and on GitHub alike.
     """
-    from IPython.display import Markdown
+    from IPython.core.display import Markdown
 
     return Markdown(source_markdown(obj))
 
@@ -154,7 +154,8 @@ def _colours(spans: list[Span], size: int) -> list[int | None]:
     owner: list[int | None] = [None] * size
     for index, span in enumerate(spans):
         for position in range(span.start, min(span.end, size)):
-            if owner[position] is None or spans[owner[position]].depth <= span.depth:
+            current = owner[position]
+            if current is None or spans[current].depth <= span.depth:
                 owner[position] = index
     return owner
 
@@ -328,7 +329,7 @@ def hex_explorer(data: bytes, fields: list[Any], start: int | None = None) -> An
 def _explorer_box(widgets: Any, children: list[Any], count: int) -> Any:
     """A VBox whose text form (what GitHub and nbval see) is one short line, not the HTML."""
 
-    class HexExplorer(widgets.VBox):
+    class HexExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets has no types: VBox is Any
         def __repr__(self) -> str:
             return f"hex_explorer: a dropdown over {count} fields (run the notebook to use it)"
 

@@ -24,7 +24,8 @@ TRACES = ("simple_1rtt", "resumed_0rtt", "hrr", "client_auth", "compat_mode")
 def raw() -> dict[str, Any]:
     """The whole JSON document (steps, labels, inputs), for those who want more."""
     text = resources.files("tlslab.course").joinpath("data/rfc8448.json").read_text("utf-8")
-    return json.loads(text)
+    document: dict[str, Any] = json.loads(text)
+    return document
 
 
 @cache
@@ -37,4 +38,5 @@ def trace(name: str) -> dict[str, bytes]:
 
 def value_info(name: str, key: str) -> dict[str, Any]:
     """The RFC's own label and HKDF inputs for one value of one trace."""
-    return raw()[name]["values"][key]
+    info: dict[str, Any] = raw()[name]["values"][key]
+    return info

@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
@@ -49,7 +49,11 @@ LEAF_LIFETIME = dt.timedelta(days=30)
 CA_LIFETIME = dt.timedelta(days=3650)
 BACKDATE = dt.timedelta(days=1)  # certificates start a day ago, so small clock skew does not matter
 
-_CURVES = {"ecdsa-p256": ec.SECP256R1, "ecdsa-p384": ec.SECP384R1, "ecdsa-p521": ec.SECP521R1}
+_CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
+    "ecdsa-p256": ec.SECP256R1,
+    "ecdsa-p384": ec.SECP384R1,
+    "ecdsa-p521": ec.SECP521R1,
+}
 # RFC 5280 §4.2.1.12 names, as in OpenSSL configs.
 _EKU = {
     "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
@@ -277,14 +281,14 @@ def _aki(issuer: Issued) -> x509.AuthorityKeyIdentifier:
         return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key())
 
 
-def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm | None:
+def _hash_for(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
     """The certificate signature hash that matches the issuer's key strength."""
     if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return None  # EdDSA hashes internally
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {"secp384r1": hashes.SHA384(), "secp521r1": hashes.SHA512()}.get(
-            key.curve.name, hashes.SHA256()
-        )
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp384r1":
+        return hashes.SHA384()
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp521r1":
+        return hashes.SHA512()
     return hashes.SHA256()
 
 

@@ -94,6 +94,7 @@ from tlslab.course.checks.t04_key_schedule import _suite_for  # noqa: E402, F401
 from tlslab.course.checks.t06_certificates import der_length_ref  # noqa: E402, F401
 
 __all__ = [
+    "NOTEBOOKS",
     "TASKS",
     "Case",
     "CheckReport",

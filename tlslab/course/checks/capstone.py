@@ -56,7 +56,7 @@ def learner_provider(**pieces: Callable[..., Any]) -> tuple[Provider, dict[str, 
     if unknown:
         raise KeyError(f"cannot plug in {sorted(unknown)}; choose from {sorted(PLUG_POINTS)}")
     counters = {name: _Record(name, func) for name, func in pieces.items()}
-    return Provider(**counters), counters  # type: ignore[arg-type]
+    return Provider(**counters), counters
 
 
 CAPSTONE_PIECES = ("hkdf_expand_label", "derive_secret", "per_record_nonce", "finished_verify_data")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import hashlib
 import random
 import string
+from typing import Literal
 
 from tlslab.course.rfc8448 import trace
+
+ByteOrder = Literal["big", "little"]  # int.to_bytes / int.from_bytes orders, as mistakes swap them
 
 
 def _rand_bytes(rng: random.Random, n: int) -> bytes:

@@ -223,7 +223,7 @@ def _copy_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(list(a) if isinstance(a, list) else a for a in args)
 
 
-def _code_of(func: Callable[..., Any]) -> Any:
+def _code_of(func: object) -> Any:
     func = getattr(func, "__func__", func)
     return getattr(func, "__code__", None)
 

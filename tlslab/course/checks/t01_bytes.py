@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from tlslab.course.checks.common import _rand_bytes, _rand_host
+from tlslab.course.checks.common import ByteOrder, _rand_bytes, _rand_host
 from tlslab.course.checks.core import Case, Mistake, Task, register
 from tlslab.extensions import ServerNameList, SupportedVersionsClientHello
 from tlslab.wire import Reader, vector
@@ -35,7 +35,7 @@ def _vector_random(rng: random.Random) -> list[Case]:
     return cases
 
 
-def _prefix(width: int, order: str = "big") -> Callable[[int, bytes], bytes]:
+def _prefix(width: int, order: ByteOrder = "big") -> Callable[[int, bytes], bytes]:
     return lambda n, d: len(d).to_bytes(width, order) + d
 
 
@@ -162,7 +162,7 @@ def _sv_random(rng: random.Random) -> list[Case]:
     ]
 
 
-def _u16s(vs: list[int], order: str = "big") -> bytes:
+def _u16s(vs: list[int], order: ByteOrder = "big") -> bytes:
     return b"".join(v.to_bytes(2, order) for v in vs)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tlslab.course.checks.common import _rand_bytes
+from tlslab.course.checks.common import ByteOrder, _rand_bytes
 from tlslab.course.checks.core import Case, Mistake, Task, register
 
 P448 = 2**448 - 2**224 - 1
@@ -67,7 +67,7 @@ _RFC7748_U = bytes.fromhex(
 
 
 def _clamp(
-    low: int = 252, top: str = "set", order: str = "little", like_25519: bool = False
+    low: int = 252, top: str = "set", order: ByteOrder = "little", like_25519: bool = False
 ) -> Callable[[bytes], int]:
     def variant(k: bytes) -> int:
         b = bytearray(k)
@@ -153,18 +153,21 @@ register(
         ],
         mistakes=[
             Mistake(
-                lambda *a: ladder_step_ref(*a, a24=A24_25519, p=P25519),
+                lambda x1, x2, z2, x3, z3: ladder_step_ref(x1, x2, z2, x3, z3, a24=A24_25519, p=P25519),
                 "those are Curve25519's constants: for X448 p = 2**448 - 2**224 - 1 and a24 = 39081",
             ),
             Mistake(
-                lambda *a: ladder_step_ref(*a, a24=A24_25519),
+                lambda x1, x2, z2, x3, z3: ladder_step_ref(x1, x2, z2, x3, z3, a24=A24_25519),
                 "a24 is 39081 for X448 ((156326 - 2) / 4); 121665 is Curve25519's",
             ),
             Mistake(
-                lambda *a: ladder_step_ref(*a, p=P25519),
+                lambda x1, x2, z2, x3, z3: ladder_step_ref(x1, x2, z2, x3, z3, p=P25519),
                 "reduce mod X448's prime, p = 2**448 - 2**224 - 1, not 2**255 - 19",
             ),
-            Mistake(lambda *a: ladder_step_ref(*a, a24=39082), "a24 = (A - 2) / 4 = 39081 for A = 156326"),
+            Mistake(
+                lambda x1, x2, z2, x3, z3: ladder_step_ref(x1, x2, z2, x3, z3, a24=39082),
+                "a24 = (A - 2) / 4 = 39081 for A = 156326",
+            ),
             Mistake(_step_unreduced, "reduce every result mod p (the values are field elements)"),
             Mistake(_step_swapped, "return (x2, z2, x3, z3): the doubled point first, then the sum"),
         ],

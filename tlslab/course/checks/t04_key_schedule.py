@@ -15,6 +15,7 @@ from tlslab.course.checks.common import (
     _HRR,
     SHA384,
     SHA384_SECRET,
+    ByteOrder,
     _hash,
     _hlen,
     _rand_bytes,
@@ -30,7 +31,7 @@ def _label_variant(
     prefix: bytes = b"tls13 ",
     label_prefixed: bool = True,
     context_prefixed: bool = True,
-    order: str = "big",
+    order: ByteOrder = "big",
     fixed_hash: str | None = None,
 ) -> Callable[..., bytes]:
     def variant(secret: bytes, label: bytes, context: bytes, length: int, hash_name: str = "sha256") -> bytes:

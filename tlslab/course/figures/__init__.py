@@ -7,7 +7,7 @@ shown at the same size), so labels stay sharp on high-resolution screens.
 
 def _sharp_inline_figures() -> None:
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:  # not in Jupyter, or no inline backend: nothing to set
         return

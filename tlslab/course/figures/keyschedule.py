@@ -488,7 +488,9 @@ def _draw(
             label = {"psk": "PSK", "zeros": "0 (no PSK)", "ecdhe_shared_secret": "(EC)DHE"}.get(
                 ikm or "", "0"
             )
-            shown = f"{label}\n{short_hex(values[ikm], nbytes)}" if ikm in values else label
+            shown = (
+                f"{label}\n{short_hex(values[ikm], nbytes)}" if ikm is not None and ikm in values else label
+            )
             source = _box(ax, input_x, y, shown, _COLOURS["input"], bbox={"linestyle": "--"})
             _arrow(ax, source, artist, (1, 0.5), (0, 0.5))
         else:

@@ -133,7 +133,7 @@ def record_size_figure(sizes: Sequence[int], rates: Sequence[float], overhead: i
     )
     extra.set(ylabel="bytes added, % of content", ylim=(0, 100 * overhead / min(sizes) * 1.2))
     lines = ax.get_lines()[:1] + extra.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], loc="upper center", fontsize=8)
+    ax.legend(lines, [str(line.get_label()) for line in lines], loc="upper center", fontsize=8)
     fig.tight_layout()
     return fig
 
