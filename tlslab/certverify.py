@@ -333,7 +333,7 @@ def _check_certificate(cert: x509.Certificate, who: str, *, anchor: bool = False
         raise BadCertificate(f"{who} is an X.509 {cert.version.name} certificate; only v3 (CABF BR 7.1.1)")
     if len(cert.issuer) == 0:
         raise BadCertificate(f"{who} has an empty issuer name (RFC 5280 §4.1.2.4)")
-    if _tbs_fields(cert)[1][1] != _signature_algorithm_field(cert):
+    if _tbs_fields(cert)[1][1] != _certificate_fields(cert)[1][1]:
         raise BadCertificate(
             f"{who} names different algorithms in signatureAlgorithm and tbsCertificate.signature "
             "(RFC 5280 §4.1.1.2)"
@@ -456,16 +456,16 @@ def _named_curve(cert: x509.Certificate) -> bool:
 
 
 @_per_certificate
-def _tbs_fields(cert: x509.Certificate) -> tuple[tuple[int, bytes], ...]:
-    """serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ... (§4.1.1.1)."""
-    fields = _der_children(cert.tbs_certificate_bytes)
-    return tuple(fields[1:] if fields[0][0] == 0xA0 else fields)  # the [0] version of a v2 or v3 certificate
+def _certificate_fields(cert: x509.Certificate) -> tuple[tuple[int, bytes], ...]:
+    """tbsCertificate, signatureAlgorithm, signatureValue: the DER of each (RFC 5280 §4.1)."""
+    return tuple(_der_children(cert.public_bytes(Encoding.DER)))
 
 
 @_per_certificate
-def _signature_algorithm_field(cert: x509.Certificate) -> bytes:
-    """The DER of Certificate.signatureAlgorithm, beside tbsCertificate (RFC 5280 §4.1.1.2)."""
-    return _der_children(cert.public_bytes(Encoding.DER))[1][1]
+def _tbs_fields(cert: x509.Certificate) -> tuple[tuple[int, bytes], ...]:
+    """serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ... (§4.1.1.1)."""
+    fields = _der_children(_certificate_fields(cert)[0][1])
+    return tuple(fields[1:] if fields[0][0] == 0xA0 else fields)  # the [0] version of a v2 or v3 certificate
 
 
 def _der_children(der: bytes) -> list[tuple[int, bytes]]:

@@ -55,6 +55,9 @@ ExpandLabel = Callable[[bytes, bytes, bytes, int, str], bytes]
 # ---------------------------------------------------------------- RFC 5869 HKDF
 
 
+_HASH_FUNCTIONS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}  # hashlib.new, without the lookup
+
+
 def _hash_len(hash_name: str) -> int:
     return HASH_LENS.get(hash_name) or hashlib.new(hash_name).digest_size
 
@@ -121,7 +124,8 @@ def hkdf_expand_label(
 
 def transcript_hash(messages: bytes, hash_name: str = "sha256") -> bytes:
     """Transcript-Hash(M1 || M2 ... Mn) (RFC 8446 §4.4.1): the hash of the handshake messages."""
-    return hashlib.new(hash_name, messages).digest()
+    hash_function = _HASH_FUNCTIONS.get(hash_name)
+    return hash_function(messages).digest() if hash_function else hashlib.new(hash_name, messages).digest()
 
 
 def hrr_message_hash(client_hello1: bytes, hash_name: str = "sha256") -> bytes:
