@@ -367,48 +367,62 @@ def feed_client(server_bytes: Callable[[bytes], bytes], config: ClientConfig | N
 def client_hello_fields(record: bytes) -> list[Any]:
     """Fields of a plaintext ClientHello record for ``tlslab.course.nb.annotated_hex``, SNI in detail.
 
-    Offsets follow RFC 8446 §4.1.2 (ClientHello) and RFC 6066 §3 (server_name).
+    The offsets are where the core's decoders read each field (RFC 8446 §4.1.2, RFC 6066 §3),
+    told to a recorder: the layout is not written a second time here.
     """
-    pos = HEADER + 4 + 2 + 32  # record header, handshake header, legacy_version, random
+    heard = _Heard(HEADER)
+    decode_handshake(record[HEADER:], recorder=heard)
+    version, random = heard.span("legacy_version"), heard.span("random")
     fields: list[Any] = [
         (0, HEADER, "record header: handshake, legacy_record_version, length"),
-        (HEADER, HEADER + 4, "handshake header: client_hello, length"),
-        (HEADER + 4, HEADER + 6, "legacy_version 0x0303"),
-        (HEADER + 6, pos, "random (32 bytes)"),
+        (HEADER, version[0], "handshake header: client_hello, length"),
+        (*version, "legacy_version 0x0303"),
+        (*random, "random (32 bytes)"),
+        *(
+            (*heard.span(name), name)
+            for name in ("legacy_session_id", "cipher_suites", "legacy_compression_methods")
+        ),
     ]
-    for label, size_len in (
-        ("legacy_session_id", 1),
-        ("cipher_suites", 2),
-        ("legacy_compression_methods", 1),
-    ):
-        end = pos + size_len + int.from_bytes(record[pos : pos + size_len], "big")
-        fields.append((pos, end, label))
-        pos = end
     extensions: list[Any] = []
-    stop = pos + 2 + int.from_bytes(record[pos : pos + 2], "big")
-    fields.append((pos, stop, "extensions", extensions))
-    pos += 2
-    while pos < stop:
-        kind = int.from_bytes(record[pos : pos + 2], "big")
-        end = pos + 4 + int.from_bytes(record[pos + 2 : pos + 4], "big")
+    fields.append((*heard.span("extensions"), "extensions", extensions))
+    for (start, end, _), (_, _, kind), (data_start, _, _) in zip(
+        heard.spans["Extension"], heard.spans["extension_type"], heard.spans["extension_data"], strict=True
+    ):
+        assert isinstance(kind, int)  # extension_type is a uint16
         label = f"extension {name_of(ExtensionType, kind)}"
-        extensions.append(
-            (pos, end, label, _sni_fields(record, pos) if kind == ExtensionType.server_name else [])
-        )
-        pos = end
+        sni = _sni_fields(record, start, data_start, end) if kind == ExtensionType.server_name else []
+        extensions.append((start, end, label, sni))
     return fields
 
 
-def _sni_fields(record: bytes, pos: int) -> list[Any]:
-    """Inside server_name: type, length, list length, name_type host_name (0), name length, the name."""
-    name_len = int.from_bytes(record[pos + 7 : pos + 9], "big")
-    name = record[pos + 9 : pos + 9 + name_len].decode("ascii", "replace")
+class _Heard:
+    """A recorder: the spans (offset by ``base``) and values of each named field, in reading order."""
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+        self.spans: dict[str, list[tuple[int, int, object]]] = {}
+
+    def __call__(self, name: str, start: int, end: int, value: object) -> None:
+        self.spans.setdefault(name, []).append((self.base + start, self.base + end, value))
+
+    def span(self, name: str) -> tuple[int, int]:
+        start, end, _ = self.spans[name][0]
+        return start, end
+
+
+def _sni_fields(record: bytes, start: int, data_start: int, end: int) -> list[Any]:
+    """Inside server_name: type and length, list length, name_type host_name (0), name length, the name."""
+    heard = _Heard(data_start + 2)  # extension_data's body, after its 2-byte length
+    names = ext.ServerNameList.decode(record[data_start + 2 : end], recorder=heard)
+    name_type, host_name = heard.span("name_type"), heard.span("host_name")
+    list_start = heard.span("server_name_list")[0]
+    name = names.host_names[0].decode("ascii", "replace")
     return [
-        (pos, pos + 4, "type 0x0000 server_name, length"),
-        (pos + 4, pos + 6, "server_name_list length"),
-        (pos + 6, pos + 7, "name_type 0 = host_name"),
-        (pos + 7, pos + 9, "host_name length"),
-        (pos + 9, pos + 9 + name_len, f"host_name {name!r}: in the clear"),
+        (start, data_start + 2, "type 0x0000 server_name, length"),
+        (list_start, list_start + 2, "server_name_list length"),
+        (*name_type, "name_type 0 = host_name"),
+        (host_name[0], host_name[0] + 2, "host_name length"),
+        (host_name[0] + 2, host_name[1], f"host_name {name!r}: in the clear"),
     ]
 
 

@@ -21,7 +21,9 @@ from typing import Any
 
 from tlslab.constants import ContentType
 from tlslab.course.nb import short_hex
-from tlslab.record import HEADER_LEN, decode_inner_plaintext, per_record_nonce
+from tlslab.errors import TLSError
+from tlslab.record import HEADER_LEN, decode_inner_plaintext, per_record_nonce, read_record
+from tlslab.wire import Reader
 
 
 def _type_name(content_type: int) -> str:
@@ -56,18 +58,33 @@ def record_fields(record: bytes, inner: bytes | None = None, tag_len: int = 16) 
     where the content, the hidden type and the padding sit (same positions,
     since the AEAD encrypts byte for byte).
     """
-    length = int.from_bytes(record[3:5], "big")
-    if len(record) != HEADER_LEN + length or length < tag_len:
-        raise ValueError(f"not one whole protected record: header says {length}, have {len(record) - 5}")
+    heard: dict[str, tuple[int, int, Any]] = {}  # the core's record reader names each field
+
+    def hear(name: str, start: int, end: int, value: object) -> None:
+        heard.setdefault(name, (start, end, value))
+
+    reader = Reader(record, "record", hear)
+    try:
+        read_record(reader)
+        whole = reader.done() and len(record) - HEADER_LEN >= tag_len
+    except TLSError:
+        whole = False
+    if not whole:
+        raise ValueError(f"not one whole protected record of at least {tag_len} bytes ({len(record)} bytes)")
+    (type_start, type_end, content_type), (v_start, v_end, version), (l_start, l_end, length) = (
+        heard["type"],
+        heard["legacy_record_version"],
+        heard["length"],
+    )
     end = len(record) - tag_len
     header = (
         0,
         HEADER_LEN,
         "header = additional data",
         [
-            (0, 1, f"opaque_type = {record[0]} ({_type_name(record[0])})"),
-            (1, 3, f"legacy_record_version = 0x{record[1:3].hex()}"),
-            (3, 5, f"length = {length}"),
+            (type_start, type_end, f"opaque_type = {content_type} ({_type_name(content_type)})"),
+            (v_start, v_end, f"legacy_record_version = 0x{version:04x}"),
+            (l_start, l_end, f"length = {length}"),
         ],
     )
     encrypted: tuple[Any, ...] = (HEADER_LEN, end, f"encrypted_record ({end - HEADER_LEN} bytes)")
