@@ -74,10 +74,11 @@ class Reader:
 
     def take(self, n: int, name: str | None = None) -> bytes:
         """Exactly ``n`` bytes."""
-        if n < 0 or n > self.remaining:
-            raise DecodeError(f"{self.what}: needs {n} more bytes, only {self.remaining} left")
         start = self.pos
-        self.pos = end = start + n
+        end = start + n
+        if n < 0 or end > len(self.data):
+            raise DecodeError(f"{self.what}: needs {n} more bytes, only {self.remaining} left")
+        self.pos = end
         if name is not None and self.recorder is not None:
             self.recorder(name, self.base + start, self.base + end, self.data[start:end])
         return self.data[start:end]
