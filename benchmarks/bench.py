@@ -106,7 +106,8 @@ def tlslite_handshake_factory() -> Handshake | None:
         except BaseException:
             conn.close()
             raise
-        return conn.close
+        close: Callable[[], None] = conn.close
+        return close
 
     return handshake
 
@@ -281,7 +282,7 @@ def run(n: int, mib: int, rounds: int) -> int:
         www = directory / "www"
         www.mkdir()
         (www / "big.bin").write_bytes(bytes(range(256)) * (mib << 12))
-        common = {"cert": cert, "key": key, "groups": "X25519", "keylog": None}
+        common: dict[str, Any] = {"cert": cert, "key": key, "groups": "X25519", "keylog": None}
 
         ssl_handshake = ssl_handshake_factory(cafile)
         tlslite = tlslite_handshake_factory()

@@ -197,7 +197,7 @@ def test_edited_der_never_escapes(good_chain, which: str, edits, cut) -> None:
     if which == "root":
         try:
             roots = [load(der)]
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError
             assume(False)  # not a certificate at all: nothing to pass as a trust anchor
     else:
         chain = [*chain[:position], der, *chain[position + 1 :]]

@@ -106,7 +106,8 @@ class Result:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def prepare_root(folder: Path, notebooks: list[str]) -> Path:
@@ -166,7 +167,7 @@ def jupyter_lab(folder: Path, root: Path, out: Path) -> Iterator[str]:
         shutil.copy2(folder / "jupyter.log", out / "jupyter.log")
 
 
-def wait_for_server(url: str, server: subprocess.Popen, log: Path) -> None:
+def wait_for_server(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -182,7 +183,7 @@ def wait_for_server(url: str, server: subprocess.Popen, log: Path) -> None:
     )
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM the process group (server and kernels), then SIGKILL what is left after 15 s."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)

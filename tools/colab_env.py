@@ -38,6 +38,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -111,7 +112,7 @@ class RunResult:
     seconds: float
     ok: bool
     detail: str
-    probe: dict | None
+    probe: dict[str, Any] | None
 
 
 def index_unreachable_reason(timeout: float = 60) -> str | None:

@@ -22,6 +22,7 @@ import sysconfig
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tlslab.course.build import INSTALL_CELL
@@ -57,7 +58,8 @@ def skeleton(number: str, slug: str, title: str) -> nbformat.NotebookNode:
             f"**Next:** [{next_number} · ...]({next_number}-....ipynb)"
         ),
     ]
-    return new_notebook(cells=cells)
+    notebook: NotebookNode = new_notebook(cells=cells)
+    return notebook
 
 
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -171,7 +171,7 @@ class ExplainingStandIn:
         self._dir = tempfile.TemporaryDirectory(prefix="tlslab-referee-")
         self.pki = mint_pki(self._dir.name)
         self.root = self.pki.root.cert.public_bytes(Encoding.DER)
-        self._config = lambda: ServerConfig(
+        self._config: Callable[[], ServerConfig] = lambda: ServerConfig(
             [self.pki.leaf.cert, self.pki.intermediate.cert], self.pki.leaf.key
         )
         from tlslab.lab.loopback import LoopbackServer

@@ -17,6 +17,7 @@ and ``inner_plaintext_fields`` are for ``tlslab.course.nb.annotated_hex``, the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tlslab.constants import ContentType
@@ -221,7 +222,7 @@ def nonce_figure(iv: bytes, seq: int, nonce: bytes | None = None) -> Any:
     ax.set_xlim(0, left + cell * len(iv) + 0.3)
     ax.set_ylim(0, 2.5)
     ax.axis("off")
-    rows = [
+    rows: list[tuple[str, bytes, Callable[[int], str]]] = [
         (f"write_iv ({len(iv)} bytes)", iv, lambda i: "#e9ecef"),
         (f"seq = {seq}, 64-bit, padded", padded, lambda i: "#ffffff" if i < len(iv) - 8 else "#d0ebff"),
         ("nonce = iv ⊕ seq", nonce, lambda i: "#ffd8a8" if nonce[i] != iv[i] else "#e9ecef"),
