@@ -898,3 +898,56 @@ def test_the_own_client_may_not_use_tlslabs(planted: str, used: str) -> None:
     assert report.status == "uses tlslab" and report.points == 0 and used in report.diagnosis, (
         report.diagnosis
     )
+
+
+# --- decrypt-record's diagnosis: records sealed with each mistake, handed to the learner's function
+
+
+@pytest.mark.parametrize("key_len", [16, 32])
+def test_each_mistake_record_opens_only_with_its_mistake(key_len: int) -> None:
+    """The probes are honest: AES-GCM opens each with exactly the inputs its mistake names, and a
+    correct decrypt_record opens none (so a diagnosis never blames a right function)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from tlslab.course.checks import t05_records as t05
+
+    rng = random.Random(key_len)
+    key, iv, seq = rng.randbytes(key_len), rng.randbytes(12), 7
+    made, nonces = 0, t05._wrong_nonces(iv, seq)
+    assert len({nonce for _, nonce in nonces}) == len(nonces) >= 5
+    for mistake, nonce in nonces:
+        for data in (None, "no-tag", "whole"):
+            for ad in (None, "none", "whole"):
+                if ad == "whole" and data is not None:
+                    continue
+                probe = t05._sealed_with_mistake(key, nonce, data, ad)
+                assert probe is not None, (mistake, data, ad)
+                rec, (ctype, content) = probe
+                made += 1
+                ciphertext = {None: rec[5:], "no-tag": rec[5:-16], "whole": rec}[data]
+                additional = {None: rec[:5], "none": b"", "whole": rec}[ad]
+                assert AESGCM(key).decrypt(nonce, ciphertext, additional) == content + bytes([ctype])
+                if (mistake, data, ad) != (None, None, None):
+                    with pytest.raises(InvalidTag):
+                        t05._decrypt_ref(key, iv, seq, rec)
+    assert made == len(nonces) * 7  # the right nonce, the IV, seq +-1, the nonce-function slips
+
+
+def test_two_aead_mistakes_are_both_named_whatever_the_function_imports_or_prints(capsys) -> None:
+    """AESGCM imported inside the function (no module-level name to look at) and a debug print:
+    the diagnosis still names the IV nonce and the missing additional data, and prints nothing."""
+
+    def decrypt_record(key, iv, seq, rec):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        print("decrypting record", seq)
+        plaintext = AESGCM(key).decrypt(iv, rec[5:], None).rstrip(b"\0")
+        return plaintext[-1], plaintext[:-1]
+
+    checks.reset_attempts()
+    report = run_task(TASKS["decrypt-record"], decrypt_record, graded=True, rng=random.Random(5))
+    assert report.status == "failed"
+    assert "the nonce is the IV itself" in report.diagnosis
+    assert "there is no additional data" in report.diagnosis
+    assert capsys.readouterr().out.count("decrypting record") <= 10  # the graded cases, not each probe

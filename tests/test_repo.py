@@ -128,6 +128,87 @@ def test_the_import_rule_sees_every_kind_of_import(tmp_path):
     assert not _forbidden("tlslab.labels")
 
 
+def _patches(path: Path) -> list[str]:
+    """Where ``path`` writes into another module: setattr, ``module.name = ...``, or a write into
+    a namespace taken from some function's ``__globals__`` (issue 9: plug points, not patching)."""
+    import ast
+
+    tree = ast.parse(path.read_text(), str(path))
+    modules = {
+        a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    modules |= {  # "from package import module": the names that are modules
+        a.asname or a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module
+        for a in n.names
+        if _is_module(f"{n.module}.{a.name}")
+    }
+    namespaces = {  # ns = getattr(f, "__globals__") / f.__globals__
+        t.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and "__globals__" in ast.dump(n.value)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            found.append(f"{path.name}:{node.lineno} setattr")
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "object.__setattr__":
+            if not (node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == "self"):
+                found.append(f"{path.name}:{node.lineno} object.__setattr__ on something not self")
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AugAssign)
+            else []
+        )
+        for target in targets:
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id in modules
+            ):
+                found.append(f"{path.name}:{node.lineno} {ast.unparse(target)} = ...")
+            if isinstance(target, ast.Subscript) and (
+                "__globals__" in ast.dump(target.value)
+                or (isinstance(target.value, ast.Name) and target.value.id in namespaces)
+            ):
+                found.append(f"{path.name}:{node.lineno} {ast.unparse(target)} = ... (a function's globals)")
+    return found
+
+
+def _is_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def test_nothing_in_tlslab_patches_another_module() -> None:
+    """The course plugs the learner's pieces in through the Provider; the referee only calls them."""
+    found = [hit for path in sorted((ROOT / "tlslab").rglob("*.py")) for hit in _patches(path)]
+    assert found == []
+
+
+def test_the_patch_rule_sees_every_kind_of_patch(tmp_path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import hmac\nfrom cryptography.hazmat.primitives.ciphers import aead\n"
+        "def f(g):\n    setattr(aead, 'AESGCM', None)\n    hmac.digest = None\n"
+        "    ns = getattr(g, '__globals__', {})\n    ns['AESGCM'] = None\n"
+        "    g.__globals__['x'] = 1\n    object.__setattr__(aead, 'x', 1)\n"
+        "class C:\n    def __init__(self):\n        object.__setattr__(self, 'x', 1)\n        self.y = 2\n"
+    )
+    assert sorted(hit.split(" ", 1)[0] for hit in _patches(sample)) == [
+        f"sample.py:{line}" for line in (4, 5, 7, 8, 9)
+    ]
+
+
 def test_the_virtual_environment_the_readme_makes_is_ignored() -> None:
     assert "python3 -m venv .venv" in (ROOT / "README.md").read_text()
     ignored = {line.strip().rstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines()}

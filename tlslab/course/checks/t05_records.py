@@ -10,13 +10,15 @@ inner plaintext apart is graded inside ``decrypt_record``.
 from __future__ import annotations
 
 import contextlib
+import io
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from cryptography.hazmat.primitives.ciphers import aead
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tlslab import record
+from tlslab.constants import ContentType
 from tlslab.course.checks.common import _rand_bytes, _v
 from tlslab.course.checks.core import Case, Mistake, Outcome, Task, register
 from tlslab.extensions import Extension
@@ -183,85 +185,160 @@ register(
 )
 
 
-class _AeadCall:
-    """What the learner handed to the AEAD: key, nonce, data and additional data of each decrypt call."""
+# --- what the learner gives the AEAD, found from outside: records sealed with each mistake ------
+#
+# A decrypt_record that fails is handed records sealed the way a common mistake would open them
+# (the IV as the nonce, the tag cut off, no additional data...). A correct function opens none of
+# them; the one a wrong function opens names its mistake. Nothing of the learner's is patched or
+# looked into: the function only ever sees records.
 
-    calls: list[tuple[bytes, bytes, bytes, bytes | None]] = []
+_NONCE_MISTAKES = {
+    "iv": "the nonce is the IV itself: XOR the sequence number into it (per_record_nonce(iv, seq))",
+    "seq+1": "the nonce is off by one record: use seq as given",
+    "seq-1": "the nonce is off by one record: use seq as given",
+    "function": "the nonce is not per_record_nonce(iv, seq): check your nonce function and its arguments",
+}
+_DATA_MISTAKES = {
+    "no-tag": "you cut off the 16-byte tag: AESGCM.decrypt wants the ciphertext *with* its tag, record[5:]",
+    "whole": "you decrypt the header too: the ciphertext is record[5:]",
+}
+_AD_MISTAKES = {
+    "none": "there is no additional data: it is the 5-byte record header, record[:5]",
+    "whole": "the additional data is only the 5-byte header, record[:5], not the whole record",
+}
 
-    def __init__(self, key: bytes) -> None:
-        self._key, self._aead = bytes(key), AESGCM(key)
 
-    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        _AeadCall.calls.append((self._key, bytes(nonce), bytes(data), associated_data))
-        return self._aead.decrypt(nonce, data, associated_data)
-
-    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        return self._aead.encrypt(nonce, data, associated_data)
+def _wrong_nonces(iv: bytes, seq: int) -> list[tuple[str | None, bytes]]:
+    nonces: list[tuple[str | None, bytes]] = [(None, record.per_record_nonce(iv, seq)), ("iv", iv)]
+    nonces.append(("seq+1", record.per_record_nonce(iv, seq + 1)))
+    if seq > 0:
+        nonces.append(("seq-1", record.per_record_nonce(iv, seq - 1)))
+    nonces += [("function", _nonce_variant(kind)(iv, seq)) for kind in ("left", "little", "gcm", "add")]
+    # A slip that gives the right nonce for this seq (iv + seq with no carry) shows nothing.
+    distinct: dict[bytes, str | None] = {}
+    for mistake, nonce in nonces:
+        distinct.setdefault(nonce, mistake)
+    return [(mistake, nonce) for nonce, mistake in distinct.items()]
 
 
 def _what_went_to_the_aead(func: Callable[..., object], outcome: Outcome) -> str | None:
-    """Run the learner's decrypt_record again with a recording AESGCM and compare its inputs with §5.2's."""
-    key, iv, seq, rec = outcome.case.args
-    spots = [(getattr(func, "__globals__", {}), "AESGCM"), (aead, "AESGCM")]
-    saved = [(ns, name, ns.get(name) if isinstance(ns, dict) else getattr(ns, name)) for ns, name in spots]
-    _AeadCall.calls = []
+    """Hand the learner's decrypt_record records sealed with each mistake; the one it opens names it."""
+    key, iv, seq, _ = outcome.case.args
+    seq = seq if seq >= 2 else seq + 2  # at 0 the IV is the right nonce: that mistake would not show
+    tries = [
+        (nonce_mistake, nonce, data, ad)
+        for nonce_mistake, nonce in _wrong_nonces(iv, seq)
+        for data in (None, "no-tag", "whole")
+        for ad in (None, "none", "whole")
+        if (nonce_mistake, data, ad) != (None, None, None) and not (ad == "whole" and data is not None)
+    ]
+    tries.sort(key=lambda t: sum(part is not None for part in (t[0], t[2], t[3])))  # one mistake first
+    for nonce_mistake, nonce, data, ad in tries:
+        probe = _sealed_with_mistake(key, nonce, data, ad)
+        if probe is None:
+            continue
+        rec, expected = probe
+        with contextlib.suppress(Exception), _quiet():
+            if func(key, iv, seq, rec) == expected:
+                named = ((nonce_mistake, _NONCE_MISTAKES), (data, _DATA_MISTAKES), (ad, _AD_MISTAKES))
+                problems = [table[mistake] for mistake, table in named if mistake is not None]
+                return (
+                    "Your function opens a record sealed the wrong way, which shows what it gives the AEAD: "
+                    + "; ".join(problems)
+                    + "."
+                )
+    return None
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The learner's prints, once per probe, would bury the diagnosis."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def _sealed_with_mistake(
+    key: bytes, nonce: bytes, data: str | None, ad: str | None
+) -> tuple[bytes, tuple[int, bytes]] | None:
+    """(record, what decrypt_record returns for it) for a record that AES-GCM opens with ``nonce``,
+    the ciphertext the ``data`` mistake takes and the additional data the ``ad`` mistake takes."""
+    gcm, ctype = AESGCM(key), ContentType.application_data
+    if ad == "whole":
+        return _sealed_over_itself(key, nonce)
+    if data == "whole":
+        # The header must be the ciphertext's first 5 bytes: choose the plaintext under it (CTR mode).
+        inner_len = 5 + len(b"whole-record") + 1
+        header = _header(inner_len + 16 - 5)
+        keystream = gcm.encrypt(nonce, bytes(5), None)[:5]
+        inner = (
+            bytes(h ^ k for h, k in zip(header, keystream, strict=True)) + b"whole-record" + bytes([ctype])
+        )
+        rec = gcm.encrypt(nonce, inner, header if ad is None else None)
+        return (rec, (ctype, inner[:-1])) if rec[:5] == header else None
+    inner = b"probe-record" + bytes([ctype])
+    body_len = len(inner) + 16 + (16 if data == "no-tag" else 0)
+    header = _header(body_len)
+    body = gcm.encrypt(nonce, inner, header if ad is None else None)
+    return header + body + bytes(16 if data == "no-tag" else 0), (ctype, inner[:-1])
+
+
+def _header(length: int) -> bytes:
+    return bytes([ContentType.application_data, 3, 3]) + length.to_bytes(2, "big")
+
+
+def _sealed_over_itself(key: bytes, nonce: bytes) -> tuple[bytes, tuple[int, bytes]] | None:
+    """A record that opens with the *whole record* as additional data, its own tag included.
+
+    The tag is the last additional-data block when header + ciphertext fill whole 16-byte blocks,
+    so GCM's tag equation (NIST SP 800-38D §7.1) T = E_K(J0) + GHASH_H(header|C, T, C, lengths)
+    is linear in T: T * (1 + H^(n+2)) = E_K(J0) + GHASH with T's block zero, n blocks of C.
+    """
+    ctype = ContentType.application_data
+    inner = b"whole-ad10" + bytes([ctype])  # 5 + 11 bytes: header and ciphertext end a block
+    ciphertext = AESGCM(key).encrypt(nonce, inner, None)[:-16]
+    header = _header(len(ciphertext) + 16)
+    aes = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    h = int.from_bytes(aes.update(bytes(16)), "big")
+    e_j0 = int.from_bytes(aes.update(nonce + b"\x00\x00\x00\x01"), "big")
+    ad_len, c_len = len(header) + len(ciphertext) + 16, len(ciphertext)
+    blocks = header + ciphertext + bytes(16) + ciphertext.ljust(16, b"\x00")
+    blocks += (ad_len * 8).to_bytes(8, "big") + (c_len * 8).to_bytes(8, "big")
+    one = 1 << 127  # the field's 1 in GCM's bit order
+    factor = one ^ _gf_power(h, 3)  # n = 1 block of ciphertext: H^(n+2)
+    tag = _gf_mul(e_j0 ^ _ghash(h, blocks), _gf_power(factor, (1 << 128) - 2)).to_bytes(16, "big")
+    rec = header + ciphertext + tag
     try:
-        for ns, name, _original in saved:
-            if isinstance(ns, dict):
-                if ns.get(name) is AESGCM:
-                    ns[name] = _AeadCall
-            else:
-                setattr(ns, name, _AeadCall)
-        with contextlib.suppress(Exception):
-            func(key, iv, seq, rec)
-    finally:
-        for ns, name, original in saved:
-            if isinstance(ns, dict):
-                if ns.get(name) is _AeadCall:
-                    ns[name] = original
-            else:
-                setattr(ns, name, original)
-    if not _AeadCall.calls:
+        AESGCM(key).decrypt(nonce, rec[5:], rec)
+    except Exception:  # noqa: BLE001 -- InvalidTag: then this probe is not made, nothing else
         return None
-    k, nonce, data, ad = _AeadCall.calls[0]
-    right = record.per_record_nonce(iv, seq)
-    problems = []
-    if k != key:
-        problems.append("the AEAD key is not `key`")
-    if nonce != right:
-        if nonce == iv:
-            problems.append(
-                "the nonce is the IV itself: XOR the sequence number into it (per_record_nonce(iv, seq))"
-            )
-        elif nonce == record.per_record_nonce(iv, seq + 1) or nonce == record.per_record_nonce(
-            iv, max(seq - 1, 0)
-        ):
-            problems.append("the nonce is off by one record: use seq as given")
-        else:
-            problems.append(
-                "the nonce is not per_record_nonce(iv, seq): check your nonce function and its arguments"
-            )
-    if data != rec[5:]:
-        if data == rec[5:-16]:
-            problems.append(
-                "you cut off the 16-byte tag: AESGCM.decrypt wants the ciphertext *with* its tag, record[5:]"
-            )
-        elif data == rec:
-            problems.append("you decrypt the header too: the ciphertext is record[5:]")
-        else:
-            problems.append(
-                f"the ciphertext should be record[5:] ({len(rec) - 5} bytes); yours is {len(data)} bytes"
-            )
-    if ad != rec[:5]:
-        if not ad:
-            problems.append("there is no additional data: it is the 5-byte record header, record[:5]")
-        elif ad == rec:
-            problems.append("the additional data is only the 5-byte header, record[:5], not the whole record")
-        else:
-            problems.append("the additional data should be the 5-byte record header, record[:5]")
-    if not problems:
-        return None
-    return "What your function gave the AEAD: " + "; ".join(problems) + "."
+    return rec, (ctype, inner[:-1])
+
+
+def _gf_mul(x: int, y: int) -> int:
+    """Multiplication in GF(2^128) as GCM writes blocks (NIST SP 800-38D §6.3, Algorithm 1)."""
+    z, v = 0, y
+    for i in range(127, -1, -1):
+        if (x >> i) & 1:
+            z ^= v
+        v = (v >> 1) ^ (0xE1 << 120) if v & 1 else v >> 1
+    return z
+
+
+def _gf_power(x: int, e: int) -> int:
+    result = 1 << 127
+    while e:
+        if e & 1:
+            result = _gf_mul(result, x)
+        x, e = _gf_mul(x, x), e >> 1
+    return result
+
+
+def _ghash(h: int, data: bytes) -> int:
+    """GHASH_H over whole 16-byte blocks (SP 800-38D §6.4)."""
+    y = 0
+    for i in range(0, len(data), 16):
+        y = _gf_mul(y ^ int.from_bytes(data[i : i + 16], "big"), h)
+    return y
 
 
 def _decrypt_ref(key: bytes, iv: bytes, seq: int, rec: bytes) -> tuple[int, bytes]:
