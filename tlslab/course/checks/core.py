@@ -112,7 +112,9 @@ class Task:
     fill: tuple[str, ...] = ()  # what goes in the skeleton's blanks, in order (tests only: never shown)
     names: tuple[str, ...] = ()  # names of a returned tuple's elements ("key", "iv")
     forbidden: tuple[Callable[..., Any], ...] | None = None  # tlslab functions doing the whole task
-    explain: Callable[[Callable[..., Any], Outcome], str | None] | None = None  # a diagnosis found by calling func again
+    explain: Callable[[Callable[..., Any], Outcome], str | None] | None = (
+        None  # a diagnosis found by calling func again
+    )
     on_error: dict[str, str] = field(default_factory=dict)  # exception type name -> hint
     time_limit: float = CASE_TIME_LIMIT
     runner: Callable[..., Report] | None = None  # replaces the case loop (the capstone)
