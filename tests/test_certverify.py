@@ -241,6 +241,39 @@ def test_valid_chain_for_every_key_kind(chains: dict, kind: str, tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("kind", pki.KEY_KINDS)
+def test_signatures_are_checked_as_cryptography_checks_them(chains: dict, kind: str) -> None:
+    """certverify verifies with the issuer's parsed key over the TBS bytes as sent; on every key kind
+    it agrees with cryptography's verify_directly_issued_by, on the signature as issued and flipped,
+    and an issuer of another key kind is not one (ValueError), not a bad signature."""
+    from cryptography.exceptions import InvalidSignature
+
+    from tlslab.certverify import _parse, _verify_signature
+
+    root, inter, leaf = chains[kind]
+    der = leaf.der()
+    flipped = bytearray(der)
+    flipped[-3] ^= 0x01  # inside signatureValue, the last field of the certificate
+    for blob, good in ((der, True), (bytes(flipped), False)):
+        cert = _parse(blob, 0)
+        expected: type[Exception] | None = None
+        try:
+            cert.verify_directly_issued_by(inter.cert)
+        except InvalidSignature:
+            expected = InvalidSignature
+        assert (expected is None) == good
+        if expected is None:
+            _verify_signature(cert, inter.cert)
+        else:
+            with pytest.raises(expected):
+                _verify_signature(cert, inter.cert)
+    other = {"ecdsa": "ed25519", "rsa": "ecdsa-p256", "ed25519": "rsa", "ed448": "ecdsa-p384"}[
+        kind.split("-")[0]
+    ]
+    with pytest.raises(ValueError):
+        _verify_signature(_parse(der, 0), chains[other][1].cert)
+
+
 # --- RFC 6125 wildcard rules ----------------------------------------------------------------
 
 WILDCARDS = [

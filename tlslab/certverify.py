@@ -84,13 +84,13 @@ import ipaddress
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from functools import cache, lru_cache, wraps
-from typing import TypeVar
+from functools import cache, lru_cache, update_wrapper
+from typing import Generic, TypeVar
 
 import certifi
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID, SignatureAlgorithmOID
@@ -113,7 +113,7 @@ _T = TypeVar("_T")
 _CACHED_CERTIFICATES = 512
 
 
-def _per_certificate(read: Callable[[x509.Certificate], _T]) -> Callable[[x509.Certificate], _T]:
+class _per_certificate(Generic[_T]):  # noqa: N801 -- used as a decorator, named like one
     """Remember what ``read`` found in a certificate object, for as long as that object is used.
 
     What is read from a certificate alone (its extensions by OID, the DER fields of its
@@ -123,20 +123,25 @@ def _per_certificate(read: Callable[[x509.Certificate], _T]) -> Callable[[x509.C
     anchors (parsed once per file, ``load_trust_roots``) are read once, not on every handshake.
     Validity, signatures, the path and the name are checked on every call.
     """
-    memo: dict[int, tuple[x509.Certificate, _T]] = {}
 
-    @wraps(read)
-    def remembered(cert: x509.Certificate) -> _T:
-        hit = memo.get(id(cert))
+    def __init__(self, read: Callable[[x509.Certificate], _T]) -> None:
+        self.read = read
+        self.memo: dict[int, tuple[x509.Certificate, _T]] = {}
+        update_wrapper(self, read)
+
+    def __call__(self, cert: x509.Certificate) -> _T:
+        hit = self.memo.get(id(cert))
         if hit is not None and hit[0] is cert:
             return hit[1]
-        if len(memo) >= _CACHED_CERTIFICATES:
-            memo.clear()
-        value = read(cert)
-        memo[id(cert)] = (cert, value)  # the memo keeps ``cert`` alive, so its id is not reused
+        value = self.read(cert)
+        self.remember(cert, value)
         return value
 
-    return remembered
+    def remember(self, cert: x509.Certificate, value: _T) -> None:
+        """What ``read`` would find, known already (the DER a certificate was parsed from)."""
+        if len(self.memo) >= _CACHED_CERTIFICATES:
+            self.memo.clear()
+        self.memo[id(cert)] = (cert, value)  # the memo keeps ``cert`` alive, so its id is not reused
 
 
 def load_trust_roots(cafile: str | None = None) -> list[x509.Certificate]:
@@ -246,11 +251,13 @@ def _validate(
 
 
 def _parse(der: bytes, position: int, whose: str = "server") -> x509.Certificate:
+    der = bytes(der)
     what = f"the {whose}'s certificate" if position == 0 else f"certificate #{position} in the chain"
     try:
         with warnings.catch_warnings():  # a serial that is not positive: refused with a reason
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            cert = x509.load_der_x509_certificate(bytes(der))
+            cert = x509.load_der_x509_certificate(der)
+        _certificate_fields.remember(cert, tuple(_der_children(der)))  # not public_bytes: a re-encoding
         _touch(cert)
         return cert
     except x509.DuplicateExtension as exc:
@@ -673,7 +680,7 @@ class _PathSearch:
                 "(too many candidate issuers)"
             )
         try:
-            cert.verify_directly_issued_by(issuer)
+            _verify_signature(cert, issuer)
             return True
         except InvalidSignature:
             self.bad_signature.append(
@@ -695,6 +702,40 @@ def _could_issue(issuer: x509.Certificate, cert: x509.Certificate) -> bool:
     return True
 
 
+def _verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> None:
+    """``cert``'s signature under ``issuer``'s key, over the tbsCertificate as sent (RFC 5280 §6.1.3 (a)(1)).
+
+    What cryptography's ``verify_directly_issued_by`` checks once the names chain, with the issuer's
+    key as cryptography keeps it parsed on the certificate object (not parsed again for every
+    check) and the signed bytes as they came (not re-encoded).
+
+    Raises:
+        InvalidSignature: the signature does not verify.
+        ValueError: the signature algorithm is not one for the issuer's kind of key.
+    """
+    key, params = issuer.public_key(), cert.signature_algorithm_parameters
+    signed, signature = _certificate_fields(cert)[0][1], cert.signature
+    if isinstance(key, rsa.RSAPublicKey) and isinstance(params, padding.PKCS1v15 | padding.PSS):
+        hash_algorithm = cert.signature_hash_algorithm
+        assert hash_algorithm is not None  # RSA signatures in X.509 always name their hash
+        key.verify(signature, signed, params, hash_algorithm)
+    elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(params, ec.ECDSA):
+        key.verify(signature, signed, params)
+    elif (
+        isinstance(key, ed25519.Ed25519PublicKey)
+        and cert.signature_algorithm_oid == SignatureAlgorithmOID.ED25519
+    ):
+        key.verify(signature, signed)
+    elif (
+        isinstance(key, ed448.Ed448PublicKey) and cert.signature_algorithm_oid == SignatureAlgorithmOID.ED448
+    ):
+        key.verify(signature, signed)
+    else:
+        raise ValueError(
+            f"{cert.signature_algorithm_oid.dotted_string} is no signature for a {type(key).__name__}"
+        )
+
+
 def _deepest_chain(leaf: x509.Certificate, sent: list[x509.Certificate]) -> list[x509.Certificate]:
     """Follow issuer names through the sent certificates, to say where the chain stops."""
     chain = [leaf]
@@ -710,7 +751,7 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
     if cert.issuer != cert.subject:
         return False
     try:
-        cert.verify_directly_issued_by(cert)
+        _verify_signature(cert, cert)
         return True
     except Exception:  # noqa: BLE001 -- InvalidSignature, or a key or algorithm we cannot use
         return False

@@ -122,6 +122,7 @@ def hkdf_expand_label(
     return hkdf_expand(secret, hkdf_label(label, context, length), length, hash_name)
 
 
+@lru_cache(maxsize=8)  # one transcript is hashed for two or three secrets in a row (§7.1)
 def transcript_hash(messages: bytes, hash_name: str = "sha256") -> bytes:
     """Transcript-Hash(M1 || M2 ... Mn) (RFC 8446 §4.4.1): the hash of the handshake messages."""
     hash_function = _HASH_FUNCTIONS.get(hash_name)
