@@ -209,6 +209,41 @@ def test_the_patch_rule_sees_every_kind_of_patch(tmp_path) -> None:
     ]
 
 
+def _modules_in_the_tree() -> set[str]:
+    """The .py files docs/architecture.md's tree lists, as paths under tlslab/."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    block = text.split("## The tree", 1)[1].split("```", 2)[1]
+    listed: set[str] = set()
+    folders: list[tuple[int, str]] = []  # (indent, folder) of the folders above the current line
+    for line in block.splitlines()[1:]:
+        if not line.strip() or line.startswith(" " * 28):  # a description's second line
+            continue
+        indent = len(line) - len(line.lstrip())
+        entry = line.strip().split("  ", 1)[0]
+        folders = [(i, f) for i, f in folders if i < indent]
+        prefix = "".join(f for _, f in folders)
+        if entry.endswith("/"):
+            folders.append((indent, "" if entry == "tlslab/" else entry))
+            continue
+        names = [n.strip() for n in entry.split(",")]
+        if "..." in entry:  # "t01_bytes.py ... t08_resumption.py": every module between
+            first, last = (n.strip() for n in entry.split("..."))
+            here = ROOT / "tlslab" / prefix
+            names = [p.name for p in sorted(here.glob("t0*_*.py")) if first <= p.name <= last]
+        listed.update(prefix + name for name in names)
+    return listed
+
+
+def test_the_architecture_tree_lists_every_module() -> None:
+    """docs/architecture.md's tree is the code's: no module missing, none that is gone."""
+    actual = {
+        str(p.relative_to(ROOT / "tlslab"))
+        for p in (ROOT / "tlslab").rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    assert _modules_in_the_tree() == actual
+
+
 def test_the_virtual_environment_the_readme_makes_is_ignored() -> None:
     assert "python3 -m venv .venv" in (ROOT / "README.md").read_text()
     ignored = {line.strip().rstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines()}
