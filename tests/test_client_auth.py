@@ -215,6 +215,62 @@ def test_post_handshake_authentication(pki, client_pki):
     assert conv.server.events[-1].data == b"still here"
 
 
+def _post_handshake_pair(pki, client_pki, server_cls=None):
+    """A connected client and server (of ``server_cls``), the client ready to answer a request."""
+    from support.hostile import Conversation
+
+    from tlslab.client import ClientConnection
+    from tlslab.server import ServerConnection
+
+    ca, leaves = client_pki
+    server = (server_cls or ServerConnection)(
+        server_config(pki, client_ca=[ca.cert], client_certificate_required=False)
+    )
+    client = ClientConnection(client_config(pki, post_handshake_auth=True, **identity(leaves["ecdsa-p256"])))
+    Conversation(server, client).run()
+    return server, client
+
+
+def test_post_handshake_answer_walks_the_tables_client_authentication_edges(pki, client_pki):
+    """§4.6.2: Certificate, CertificateVerify, Finished: before each, what may come is where the
+    answer stands on the server table's WAIT_CERT -> WAIT_CV -> WAIT_FINISHED edges."""
+    from tlslab.server import ServerConnection
+    from tlslab.states import SERVER, ServerState
+
+    class Watched(ServerConnection):
+        walk: list[list[str]] = []
+
+        def _on_handshake_message(self, raw: bytes) -> None:
+            allowed = SERVER.expected(ServerState.CONNECTED, self._asked_for())
+            self.walk.append(sorted(t.name for t in allowed))
+            super()._on_handshake_message(raw)
+
+    server, client = _post_handshake_pair(pki, client_pki, Watched)
+    Watched.walk = []
+    server.request_client_certificate()
+    client.receive_data(server.data_to_send())
+    server.receive_data(client.data_to_send())
+    assert Watched.walk == [
+        ["certificate", "key_update"],
+        ["certificate_verify", "key_update"],
+        ["finished", "key_update"],
+    ]
+    assert server._asked_for() == set()  # done: no part of the answer may come again
+    assert any(isinstance(e, ClientAuthenticated) for e in server.events)
+
+
+def test_post_handshake_answer_out_of_order_is_unexpected(pki, client_pki):
+    """A Finished where the walk stands at WAIT_CERT: unexpected_message (§6.2)."""
+    from tlslab.errors import UnexpectedMessage
+    from tlslab.messages import Finished
+
+    server, client = _post_handshake_pair(pki, client_pki)
+    server.request_client_certificate()  # not delivered: the client skips straight to a Finished
+    client._send_handshake(Finished(bytes(32)))
+    with pytest.raises(UnexpectedMessage, match="got finished in state CONNECTED"):
+        server.receive_data(client.data_to_send())
+
+
 def test_post_handshake_auth_needs_the_clients_offer(pki, client_pki):
     ca, leaves = client_pki
     conv = conversation(

@@ -80,7 +80,6 @@ from tlslab.constants import (
     CipherSuite,
     ContentType,
     ExtensionType,
-    HandshakeType,
     KeyUpdateRequest,
     NamedGroup,
     PskKeyExchangeMode,
@@ -366,7 +365,7 @@ class ServerConnection(Endpoint):
     def _asked_for(self) -> set[str]:
         """After our post-handshake CertificateRequest, the next message of the answer (§4.6.2)."""
         if self.state is State.CONNECTED and self._post_handshake is not None:
-            return {self._post_handshake.expect.name}
+            return {self._post_handshake.state.value}
         return set()
 
     def _handle(self, msg: HandshakeMessage, raw: bytes) -> str | None:
@@ -835,19 +834,24 @@ class ServerConnection(Endpoint):
         self._send_handshake(nst)
 
     def _on_post_handshake_auth(self, msg: HandshakeMessage, raw: bytes) -> None:
-        """The client's answer to our post-handshake CertificateRequest (§4.6.2, §4.4)."""
+        """The client's answer to our post-handshake CertificateRequest (§4.6.2, §4.4).
+
+        The answer is the messages of client authentication in the handshake, so it walks the
+        same edges of the state table (WAIT_CERT, WAIT_CV, WAIT_FINISHED) while the connection
+        stays CONNECTED; it is done when they lead to CONNECTED.
+        """
         pha = self._post_handshake
         assert pha is not None and self.suite is not None
+        case = ""
         if isinstance(msg, Certificate):
             pha.certificates = self._check_client_certificate(msg, pha.request)
-            pha.expect = HandshakeType.certificate_verify if pha.certificates else HandshakeType.finished
+            case = "" if pha.certificates else "empty"
         elif isinstance(msg, CertificateVerify):
             self.peer_certificates, saved = pha.certificates, self.peer_certificates
             try:
                 self._check_client_certificate_verify(msg, pha.request, pha.transcript)
             finally:
                 self.peer_certificates = saved
-            pha.expect = HandshakeType.finished
         else:
             assert isinstance(msg, Finished)
             hash_name = self.suite.hash_name
@@ -856,6 +860,8 @@ class ServerConnection(Endpoint):
             )
             if not hmac.compare_digest(expected, msg.verify_data):
                 raise DecryptError("client's post-handshake Finished does not verify")  # §4.4.4
+        pha.state = self.TABLE.next(pha.state, msg.msg_type, case)
+        if pha.state is State.CONNECTED:
             self._post_handshake = None
             self.peer_certificates = pha.certificates or self.peer_certificates
             self._emit(ClientAuthenticated(pha.certificates))
@@ -890,7 +896,7 @@ class _PostHandshakeAuth:
 
     request: CertificateRequest
     transcript: bytes  # ClientHello ... client Finished + CertificateRequest, then the answer
-    expect: HandshakeType = HandshakeType.certificate
+    state: State = State.WAIT_CERT  # where the answer stands, on the handshake's own edges
     certificates: list[x509.Certificate] = field(default_factory=list)
 
 

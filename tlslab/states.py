@@ -276,10 +276,12 @@ SERVER: StateTable[ServerState] = StateTable(
         Edge(V.WAIT_CV, HT.certificate_verify, V.WAIT_FINISHED),
         Edge(V.WAIT_FINISHED, HT.finished, V.CONNECTED, "", "K_recv = application\nsend NewSessionTicket"),
         Edge(V.CONNECTED, HT.key_update, V.CONNECTED, "", "K_recv = next"),
-        # §4.6.2: the client's answer to our post-handshake CertificateRequest, one message at a time.
-        Edge(V.CONNECTED, HT.certificate, V.CONNECTED, "post-handshake", only_if="certificate"),
-        Edge(V.CONNECTED, HT.certificate_verify, V.CONNECTED, "post-handshake", only_if="certificate_verify"),
-        Edge(V.CONNECTED, HT.finished, V.CONNECTED, "post-handshake", only_if="finished"),
+        # §4.6.2: the client's answer to our post-handshake CertificateRequest. The connection
+        # stays CONNECTED; the answer itself walks the WAIT_CERT, WAIT_CV and WAIT_FINISHED edges
+        # above, and each message may come only where that walk stands (only_if).
+        Edge(V.CONNECTED, HT.certificate, V.CONNECTED, "post-handshake", only_if="WAIT_CERT"),
+        Edge(V.CONNECTED, HT.certificate_verify, V.CONNECTED, "post-handshake", only_if="WAIT_CV"),
+        Edge(V.CONNECTED, HT.finished, V.CONNECTED, "post-handshake", only_if="WAIT_FINISHED"),
     ],
 )
 
