@@ -28,3 +28,4 @@ def test_bench_runs_and_prints_every_figure() -> None:
     for heading in ("full handshake", "bulk receive, recv,", "bulk receive, recv_into", "bulk send, sendall"):
         assert heading in done.stdout, done.stdout
     assert done.stdout.count("target: tlslab") == 4
+    assert done.stdout.count("the server was busy") == 3  # one per bulk figure: whose pace it is
