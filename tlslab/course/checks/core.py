@@ -525,7 +525,8 @@ def _explain(task: Task, func: Callable[..., Any], first: Outcome) -> str | None
         return None
     try:
         with time_limit(task.time_limit), contextlib.redirect_stdout(io.StringIO()):
-            return task.explain(func, first)
+            with contextlib.redirect_stderr(io.StringIO()):  # a learner's prints would bury the verdict
+                return task.explain(func, first)
     except (Exception, CaseTimeout):
         return None
 
