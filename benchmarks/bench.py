@@ -21,7 +21,7 @@ tlslab/ssl; we print the median ratio over the rounds and its spread (min..max).
 (issue 13): handshake within 1.3x of ``ssl``; bulk receive and send at least ``ssl``'s. This is
 a script, not a test: read the figures, do not assert on them.
 
-    python benchmarks/bench.py [-n 128] [--mib 128] [--rounds 16]
+    python benchmarks/bench.py [-n 512] [--mib 128] [--rounds 16]
 """
 
 from __future__ import annotations
@@ -367,7 +367,7 @@ def run(n: int, mib: int, rounds: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=128, help="handshakes per client in all (default 128)")
+    parser.add_argument("-n", type=int, default=512, help="handshakes per client in all (default 512)")
     parser.add_argument(
         "--mib", type=int, default=128, help="size of each bulk transfer in MiB (default 128)"
     )
