@@ -44,7 +44,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -356,18 +356,20 @@ class ClientConnection(Endpoint):
                 ) from None
             raise
 
+    _HANDLERS: ClassVar[dict[int, str]] = {
+        HandshakeType.server_hello: "_on_server_hello",
+        HandshakeType.encrypted_extensions: "_on_encrypted_extensions",
+        HandshakeType.certificate_request: "_on_certificate_request",
+        HandshakeType.certificate: "_on_certificate",
+        HandshakeType.certificate_verify: "_on_certificate_verify",
+        HandshakeType.finished: "_on_finished",
+        HandshakeType.new_session_ticket: "_on_new_session_ticket",
+        HandshakeType.key_update: "_on_key_update",
+    }
+
     def _handle(self, msg: HandshakeMessage, raw: bytes) -> str | None:
-        handlers: dict[int, Callable[[Any, bytes], str | None]] = {
-            HandshakeType.server_hello: self._on_server_hello,
-            HandshakeType.encrypted_extensions: self._on_encrypted_extensions,
-            HandshakeType.certificate_request: self._on_certificate_request,
-            HandshakeType.certificate: self._on_certificate,
-            HandshakeType.certificate_verify: self._on_certificate_verify,
-            HandshakeType.finished: self._on_finished,
-            HandshakeType.new_session_ticket: self._on_new_session_ticket,
-            HandshakeType.key_update: self._on_key_update,
-        }
-        return handlers[msg.msg_type](msg, raw)
+        handler: Callable[[HandshakeMessage, bytes], str | None] = getattr(self, self._HANDLERS[msg.msg_type])
+        return handler(msg, raw)
 
     # --------------------------------------------------------------- ClientHello (§4.1.2)
 

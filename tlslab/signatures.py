@@ -205,21 +205,23 @@ def _usable_scheme(
         raise IllegalParameter(
             f"{scheme.name} is not allowed in a TLS 1.3 CertificateVerify (RFC 8446 §4.4.3)"
         )
-    kind = _describe(key, spki_is_pss)
     if scheme in _ECDSA:
-        curve_cls, _, curve_name = _ECDSA[scheme]
-        if not (isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, curve_cls)):
-            raise IllegalParameter(f"{signer} signed with {scheme.name} but its key is {kind}")
+        curve_cls = _ECDSA[scheme][0]
+        fits = isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, curve_cls)
     elif scheme in _RSAE:
-        if not isinstance(key, rsa.RSAPublicKey) or spki_is_pss:
-            raise IllegalParameter(f"{signer} signed with {scheme.name} but its key is {kind}")
+        fits = isinstance(key, rsa.RSAPublicKey) and not spki_is_pss
     elif scheme in _PSS:
-        if not isinstance(key, rsa.RSAPublicKey) or not spki_is_pss:
-            raise IllegalParameter(f"{signer} signed with {scheme.name} but its key is {kind}")
-    elif scheme == S.ed25519 and not isinstance(key, ed25519.Ed25519PublicKey):
-        raise IllegalParameter(f"{signer} signed with ed25519 but its key is {kind}")
-    elif scheme == S.ed448 and not isinstance(key, ed448.Ed448PublicKey):
-        raise IllegalParameter(f"{signer} signed with ed448 but its key is {kind}")
+        fits = isinstance(key, rsa.RSAPublicKey) and spki_is_pss
+    elif scheme == S.ed25519:
+        fits = isinstance(key, ed25519.Ed25519PublicKey)
+    elif scheme == S.ed448:
+        fits = isinstance(key, ed448.Ed448PublicKey)
+    else:
+        fits = True
+    if not fits:
+        raise IllegalParameter(
+            f"{signer} signed with {scheme.name} but its key is {_describe(key, spki_is_pss)}"
+        )
     return scheme
 
 
