@@ -112,9 +112,7 @@ class Task:
     fill: tuple[str, ...] = ()  # what goes in the skeleton's blanks, in order (tests only: never shown)
     names: tuple[str, ...] = ()  # names of a returned tuple's elements ("key", "iv")
     forbidden: tuple[Callable[..., Any], ...] | None = None  # tlslab functions doing the whole task
-    explain: Callable[[Callable[..., Any], Outcome], str | None] | None = (
-        None  # a diagnosis found by calling func again
-    )
+    explain: Callable[[Callable[..., Any], Outcome], str | None] | None = None  # calls func again, says why
     on_error: dict[str, str] = field(default_factory=dict)  # exception type name -> hint
     time_limit: float = CASE_TIME_LIMIT
     runner: Callable[..., Report] | None = None  # replaces the case loop (the capstone)
@@ -524,9 +522,13 @@ def _explain(task: Task, func: Callable[..., Any], first: Outcome) -> str | None
     if task.explain is None:
         return None
     try:
-        with time_limit(task.time_limit), contextlib.redirect_stdout(io.StringIO()):
-            with contextlib.redirect_stderr(io.StringIO()):  # a learner's prints would bury the verdict
-                return task.explain(func, first)
+        # Quietly: a learner's prints, once per call, would bury the verdict.
+        with (
+            time_limit(task.time_limit),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
+            return task.explain(func, first)
     except (Exception, CaseTimeout):
         return None
 

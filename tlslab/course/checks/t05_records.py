@@ -254,17 +254,16 @@ def _sealed_with_mistake(
 ) -> tuple[bytes, tuple[int, bytes]] | None:
     """(record, what decrypt_record returns for it) for a record that AES-GCM opens with ``nonce``,
     the ciphertext the ``data`` mistake takes and the additional data the ``ad`` mistake takes."""
-    gcm, ctype = AESGCM(key), ContentType.application_data
     if ad == "whole":
         return _sealed_over_itself(key, nonce)
+    gcm, ctype = AESGCM(key), ContentType.application_data
     if data == "whole":
         # The header must be the ciphertext's first 5 bytes: choose the plaintext under it (CTR mode).
-        inner_len = 5 + len(b"whole-record") + 1
-        header = _header(inner_len + 16 - 5)
+        # The record is all ciphertext: 5 bytes under the header, the content, the type, the tag.
+        content = b"whole-record"
+        header = _header(len(content) + 1 + 16)  # the record's length less its 5-byte header
         keystream = gcm.encrypt(nonce, bytes(5), None)[:5]
-        inner = (
-            bytes(h ^ k for h, k in zip(header, keystream, strict=True)) + b"whole-record" + bytes([ctype])
-        )
+        inner = bytes(h ^ k for h, k in zip(header, keystream, strict=True)) + content + bytes([ctype])
         rec = gcm.encrypt(nonce, inner, header if ad is None else None)
         return (rec, (ctype, inner[:-1])) if rec[:5] == header else None
     inner = b"probe-record" + bytes([ctype])
